@@ -1,0 +1,54 @@
+# Calisera: `make up` runs the platform, `make test` runs the whole suite.
+# Needs only Python 3.11+ and make; everything else is installed pinned from uv.lock.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_LINK_MODE := copy
+
+.PHONY: install install-test up test lint unit integration chart-env test-chart bench lock clean
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Calisera needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)  ## the platform, pinned from uv.lock
+	@$(UV) sync --frozen --inexact --quiet
+
+install-test: $(UV)  ## the platform plus test and lint tools
+	@$(UV) sync --frozen --inexact --extra test --quiet
+
+up: install  ## run everything on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)
+	$(BIN)/calisera up
+
+test: install-test lint  ## every check and every test
+	$(BIN)/python -m pytest
+
+lint: install-test  ## ruff, mypy, import boundaries
+	$(BIN)/ruff check services operator tests bench
+	$(BIN)/ruff format --check services operator tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install-test
+	$(BIN)/python -m pytest tests/unit
+
+integration: install-test
+	$(BIN)/python -m pytest -m "integration or broker or redis"
+
+bench: install-test  ## benchmarks; results go to bench/results/
+	$(BIN)/python -m bench
+
+lock: $(UV)  ## re-resolve uv.lock after changing pyproject.toml
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Calisera bookings."""

@@ -1,0 +1,88 @@
+"""Who is calling: the platform admin, a signed-in user, or nobody.
+
+``current_principal`` is the one FastAPI dependency every service uses. It accepts the
+platform admin token (``CALISERA_ADMIN_TOKEN``) or a Calisera access token verified
+with the users service's public keys; ownership decisions stay in each service.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from calisera.core.errors import Forbidden, Unauthorized
+from calisera.core.tokens import InvalidToken, TokenVerifier
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Literal["admin", "user", "anonymous"]
+    subject: str | None = None
+    email: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind == "admin"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    def owns(self, owner_email: str | None, owner_subject: str | None = None) -> bool:
+        """True when this user is the owner named by e-mail or subject (case-insensitive e-mail)."""
+        if self.kind != "user":
+            return False
+        if owner_subject and self.subject == owner_subject:
+            return True
+        return bool(owner_email and self.email and self.email.lower() == owner_email.lower())
+
+    def require_authenticated(self) -> Principal:
+        if not self.is_authenticated:
+            raise Unauthorized("Sign in or send a bearer token.")
+        return self
+
+    def require_admin(self) -> Principal:
+        self.require_authenticated()
+        if not self.is_admin:
+            raise Forbidden("Only the platform admin may do this.")
+        return self
+
+
+ANONYMOUS = Principal("anonymous")
+ADMIN = Principal("admin", subject="admin")
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into a :class:`Principal`."""
+
+    def __init__(self, admin_token: str | None, verifier: TokenVerifier | None):
+        self._admin_token = admin_token.encode() if admin_token else None
+        self._verifier = verifier
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            return ANONYMOUS
+        scheme, _, credentials = authorization.partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() != "bearer" or not credentials:
+            raise Unauthorized("Use 'Authorization: Bearer <token>'.")
+        if self._admin_token and hmac.compare_digest(credentials.encode(), self._admin_token):
+            return ADMIN
+        if self._verifier is None:
+            raise Unauthorized("Access tokens cannot be verified here: no key set configured.")
+        try:
+            claims = self._verifier.verify(credentials)
+        except InvalidToken as exc:
+            raise Unauthorized(f"Invalid access token: {exc}") from exc
+        return Principal("user", subject=claims.subject, email=claims.email)
+
+
+def current_principal(request: Request) -> Principal:
+    authenticator: Authenticator = request.app.state.platform.authenticator
+    return authenticator.authenticate(request.headers.get("authorization"))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

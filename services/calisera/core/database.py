@@ -1,0 +1,71 @@
+"""Database engine and sessions: SQLAlchemy 2 async over psycopg 3.
+
+Every service owns one PostgreSQL schema; tables name their schema explicitly, so one
+engine can serve several services in ``calisera up`` without search-path tricks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """Metadata for one service's schema, with stable constraint names for migrations."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def sqlalchemy_url(url: str, *, driver: str = "psycopg") -> URL:
+    """Normalise ``postgresql://`` / ``postgres://`` URLs to the given SQLAlchemy driver."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError(f"Calisera needs PostgreSQL, got {parsed.get_backend_name()!r}")
+    return parsed.set(drivername=f"postgresql+{driver}")
+
+
+def libpq_url(url: str) -> str:
+    """The plain ``postgresql://`` form (for psycopg, pg tools and kombu)."""
+    return sqlalchemy_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Database:
+    """One async engine and its session factory, shared by the services of a process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw: Any):
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            **kw,
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

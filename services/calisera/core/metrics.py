@@ -1,0 +1,27 @@
+"""Prometheus metrics shared by every process: HTTP, plus what services register.
+
+One process-wide registry; in ``calisera up`` several services share it, told apart by
+the ``service`` label.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+HTTP_REQUESTS = Counter(
+    "calisera_http_requests_total",
+    "HTTP requests answered, by service, method, route template and status.",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "calisera_http_request_duration_seconds",
+    "HTTP request latency, by service and route template.",
+    ["service", "method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

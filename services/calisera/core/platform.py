@@ -1,0 +1,76 @@
+"""The runtime context of one process: settings, database, authentication, and the
+services it hosts.
+
+``calisera up`` hosts every service in one process; ``calisera serve X`` hosts one. A
+service keeps its own process-wide objects (clients, caches) in :attr:`Platform.state`
+under its name, created by its :class:`ServiceSpec` lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+
+from calisera.core.auth import Authenticator
+from calisera.core.database import Database
+from calisera.core.settings import Settings
+from calisera.core.tokens import TokenIssuer, TokenVerifier
+
+ReadinessCheck = Callable[["Platform"], Awaitable[None]]
+ServiceLifespan = Callable[["Platform"], contextlib.AbstractAsyncContextManager[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What a service contributes to an app: routes, its schema, start-up and checks."""
+
+    name: str
+    routers: Sequence[APIRouter] = ()
+    schema: str | None = None
+    lifespan: ServiceLifespan | None = None
+    readiness: Sequence[ReadinessCheck] = ()
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    db: Database
+    authenticator: Authenticator
+    hosted: frozenset[str]
+    token_issuer: TokenIssuer | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    asgi_app: Any = None
+    """The ASGI app of this process, so in-process clients can call it without a socket."""
+
+    def hosts(self, service: str) -> bool:
+        return service in self.hosted
+
+
+def build_authenticator(settings: Settings) -> tuple[Authenticator, TokenIssuer | None]:
+    """Admin token plus the key set tokens are verified with.
+
+    With a private key (``calisera up``, or the users service) the issuer's public key is
+    used directly; otherwise an explicit JWKS. Fetching a JWKS over HTTP is the users
+    service's client's job and happens in its lifespan.
+    """
+    issuer = None
+    verifier = None
+    if settings.jwt_private_key is not None:
+        issuer = TokenIssuer(settings.jwt_private_key.get_secret_value())
+        verifier = TokenVerifier(issuer.jwks())
+    elif settings.jwt_public_keys:
+        verifier = TokenVerifier(settings.jwt_public_keys)
+    return Authenticator(settings.admin_token_value, verifier), issuer
+
+
+@contextlib.asynccontextmanager
+async def run_lifespans(platform: Platform, specs: Sequence[ServiceSpec]) -> AsyncIterator[None]:
+    async with contextlib.AsyncExitStack() as stack:
+        for spec in specs:
+            if spec.lifespan is not None:
+                await stack.enter_async_context(spec.lifespan(platform))
+        yield

@@ -1,0 +1,89 @@
+"""Process settings, read once from the environment at start-up and passed down.
+
+Names follow the running contract in ``shared/API.md``: ``DATABASE_URL`` and
+``CALISERA_*``. Nothing else in the code reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("users", "providers", "bookings", "listing", "notifications", "analytics", "web")
+
+
+class Settings(BaseSettings):
+    """Everything a Calisera process may be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CALISERA_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CALISERA_DATABASE_URL")
+    )
+    """PostgreSQL URL; when unset, ``calisera up`` starts an embedded server in ``data_dir``."""
+
+    broker_url: str | None = None
+    """Celery broker (``amqp://...`` in production); unset = embedded default."""
+
+    cache_url: str | None = None
+    """Redis URL for the listing cache; unset = an in-process cache."""
+
+    smtp_url: str | None = None
+    """``smtp://host:port``; unset in ``up`` = the development mailbox."""
+
+    admin_token: SecretStr | None = None
+    """Platform admin token (operator, automation, service-to-service calls)."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base of every URL shown to people (``booking_url``, manage links, QR codes)."""
+
+    data_dir: Path = Path(".calisera")
+    """Local state of ``calisera up``: embedded PostgreSQL, generated keys, dev mailbox."""
+
+    jwt_private_key: SecretStr | None = None
+    """PEM private key signing Calisera access tokens (users service)."""
+
+    jwt_public_keys: str | None = None
+    """JWKS JSON with the keys access tokens are verified with (the other services)."""
+
+    jwks_url: str | None = None
+    """Where to fetch the JWKS when ``jwt_public_keys`` is not given."""
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "CALISERA_OTLP_ENDPOINT"),
+    )
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+
+    # Where the other services live when each runs in its own process (Kubernetes).
+    # Unset: the service is served by this very process (``calisera up``) and is called
+    # in-process, without a socket.
+    users_url: str | None = None
+    providers_url: str | None = None
+    bookings_url: str | None = None
+    listing_url: str | None = None
+    notifications_url: str | None = None
+    analytics_url: str | None = None
+
+    def with_changes(self, **changes: object) -> Settings:
+        """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    def service_url(self, service: str) -> str | None:
+        """The configured base URL of ``service``, or None when it runs in this process."""
+        url: str | None = getattr(self, f"{service}_url", None)
+        return url.rstrip("/") if url else None
+
+    @cached_property
+    def admin_token_value(self) -> str | None:
+        return self.admin_token.get_secret_value() if self.admin_token else None

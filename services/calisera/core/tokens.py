@@ -1,0 +1,130 @@
+"""Calisera's own access tokens: short-lived Ed25519-signed JWTs (RFC 9864).
+
+The users service signs them; every service verifies them with the public key set
+(JWKS). Keys are Ed25519 (OKP): small, fast to verify, no parameters to get wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, OKPKey
+
+ISSUER = "calisera"
+AUDIENCE = "calisera-api"
+ACCESS_TOKEN_TTL_SECONDS = 15 * 60
+
+_ALGORITHMS = ["Ed25519"]
+_CLAIM_RULES: dict[str, Any] = {
+    "iss": {"essential": True, "value": ISSUER},
+    "aud": {"essential": True, "value": AUDIENCE},
+    "sub": {"essential": True},
+    "exp": {"essential": True},
+}
+
+
+class InvalidToken(Exception):
+    """The token is malformed, expired, or not signed by a known key."""
+
+
+def generate_private_key_pem() -> str:
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def load_or_create_private_key(path: Path) -> str:
+    """The PEM at ``path``, created (mode 0600) on first use: ``calisera up``'s dev key."""
+    if path.exists():
+        return path.read_text()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = generate_private_key_pem()
+    path.touch(mode=0o600)
+    path.write_text(pem)
+    return pem
+
+
+@dataclass(frozen=True)
+class Claims:
+    subject: str
+    email: str | None
+    scopes: tuple[str, ...]
+    expires_at: int
+    token_id: str
+
+
+class TokenIssuer:
+    """Signs access tokens with one private key and publishes its public half."""
+
+    def __init__(self, private_key_pem: str):
+        self._key = OKPKey.import_key(private_key_pem)
+        public = self._key.as_dict(private=False)
+        self.kid = self._key.thumbprint()
+        public.update({"kid": self.kid, "use": "sig", "alg": "Ed25519"})
+        self.public_jwk: dict[str, Any] = public
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.public_jwk]}
+
+    def issue(
+        self,
+        subject: str,
+        *,
+        email: str | None = None,
+        scopes: tuple[str, ...] = (),
+        ttl_seconds: int = ACCESS_TOKEN_TTL_SECONDS,
+        now: float | None = None,
+    ) -> str:
+        issued = int(now if now is not None else time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "iat": issued,
+            "exp": issued + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+        }
+        if email:
+            claims["email"] = email
+        if scopes:
+            claims["scope"] = " ".join(scopes)
+        return jwt.encode(
+            {"alg": "Ed25519", "kid": self.kid}, claims, self._key, algorithms=_ALGORITHMS
+        )
+
+
+class TokenVerifier:
+    """Verifies access tokens against a JWKS (a dict or its JSON text)."""
+
+    def __init__(self, jwks: dict[str, Any] | str):
+        data = json.loads(jwks) if isinstance(jwks, str) else jwks
+        self._keys = KeySet.import_key_set(data)  # type: ignore[arg-type]
+
+    def verify(self, token: str, *, now: float | None = None) -> Claims:
+        try:
+            claims = jwt.decode(token, self._keys, algorithms=_ALGORITHMS).claims
+            registry = jwt.JWTClaimsRegistry(
+                now=int(now) if now is not None else None, leeway=30, **_CLAIM_RULES
+            )
+            registry.validate(claims)
+        except (JoseError, ValueError, KeyError) as exc:
+            raise InvalidToken(str(exc) or exc.__class__.__name__) from exc
+        return Claims(
+            subject=str(claims["sub"]),
+            email=claims.get("email"),
+            scopes=tuple(str(claims.get("scope", "")).split()),
+            expires_at=int(claims["exp"]),
+            token_id=str(claims.get("jti", "")),
+        )

@@ -1,0 +1,186 @@
+"""``calisera up``: the whole platform on one machine.
+
+Starts (or adopts) the embedded PostgreSQL unless ``DATABASE_URL`` is set, migrates every
+schema, then serves every service on one port together with the background processes
+(outbox relay, queue workers). Local secrets the developer did not configure (admin
+token, token-signing key) are generated once and kept in the data dir, so a restart
+keeps sessions and tokens valid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+from calisera.core.embedded import EmbeddedPostgres
+from calisera.core.settings import Settings
+from calisera.core.tokens import load_or_create_private_key
+
+log = structlog.get_logger("calisera.up")
+
+
+class StartupError(Exception):
+    """Something a developer must fix before ``up`` can run; the message says what."""
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"Port {port} on {host} is already in use (another `calisera up`?). "
+                    f"Stop it or choose another port with --port."
+                ) from exc
+            raise StartupError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+@contextlib.contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One ``up`` per data dir: a second would share (and then stop) the first's database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "up.lock"
+    fh: IO[str] = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        fh.seek(0)
+        holder = fh.read().strip() or "?"
+        fh.close()
+        raise StartupError(
+            f"Another `calisera up` (pid {holder}) is using {data_dir}; "
+            f"stop it or pass another --data-dir."
+        ) from exc
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()))
+    fh.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def load_or_create_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(token)
+    return token
+
+
+def local_settings(settings: Settings) -> Settings:
+    """Fill in what ``up`` generates for itself in the data dir."""
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    update: dict[str, Any] = {"data_dir": data_dir}
+    if settings.admin_token is None:
+        update["admin_token"] = load_or_create_secret(data_dir / "admin-token")
+    if settings.jwt_private_key is None and not settings.jwt_public_keys:
+        update["jwt_private_key"] = load_or_create_private_key(data_dir / "jwt-signing-key.pem")
+    return settings.with_changes(**update)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@dataclass
+class Background:
+    """Processes and tasks ``up`` runs beside the HTTP server (relay, workers)."""
+
+    starters: list[Callable[[Settings], Callable[[], None]]] = field(default_factory=list)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self, settings: Settings) -> None:
+        for starter in self.starters:
+            self._stoppers.append(starter(settings))
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("background_stop_failed")
+
+
+def run_up(settings: Settings, *, host: str, port: int, background: Background) -> None:
+    """Run the platform until SIGINT/SIGTERM; stops everything it started, in order."""
+    from calisera.assembly import build_app
+    from calisera.core.migrations import upgrade_all
+
+    # SIGTERM must unwind like Ctrl-C so the database is stopped and nothing is orphaned.
+    signal.signal(signal.SIGTERM, _terminate)
+    ensure_port_free(host, port)
+    settings = local_settings(settings)
+    embedded: EmbeddedPostgres | None = None
+    with data_dir_lock(settings.data_dir):
+        try:
+            if settings.database_url is None:
+                embedded = EmbeddedPostgres(settings.data_dir)
+                url = embedded.start()
+                settings = settings.with_changes(database_url=url)
+                log.info("embedded_postgres_ready", pgdata=str(embedded.pgdata))
+            assert settings.database_url is not None
+            states = upgrade_all(settings.database_url)
+            log.info("migrated", schemas={s.service: s.current for s in states})
+            app = build_app(settings)
+            background.start(settings)
+            _print_banner(settings, host, port)
+            serve_uvicorn(app, host=host, port=port)
+        finally:
+            background.stop()
+            if embedded is not None:
+                embedded.stop()
+                log.info("embedded_postgres_stopped")
+
+
+def serve_uvicorn(app: Any, *, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise StartupError(f"The HTTP server could not start on {host}:{port}.")
+
+
+def _print_banner(settings: Settings, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    lines = [
+        "",
+        "Calisera is starting:",
+        f"  API and pages    {base}  (health: {base}/healthz, docs: {base}/api/docs)",
+        f"  provider console {base}/console",
+        f"  data dir         {settings.data_dir}",
+        f"  admin token      {settings.data_dir / 'admin-token'}",
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)

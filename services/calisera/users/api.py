@@ -1,0 +1,11 @@
+"""HTTP routes of the users service."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from calisera.core.platform import ServiceSpec
+
+router = APIRouter()
+
+spec = ServiceSpec(name="users", routers=[router])
