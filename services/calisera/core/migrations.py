@@ -139,3 +139,19 @@ def create_outbox_table(schema: str) -> None:
     op.create_index(
         "ix_outbox_aggregate", "outbox", ["aggregate_id", "aggregate_version"], schema=schema
     )
+
+
+def create_processed_events_table(schema: str) -> None:
+    """Migration helper: the ``processed_events`` table of :mod:`calisera.core.consumers`."""
+    from alembic import op
+
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column(
+            "handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        schema=schema,
+    )

@@ -1,0 +1,74 @@
+"""Idempotent event consumers: the interface every queue's handler implements.
+
+A consumer records the id of each event it has handled in its own schema
+(``<schema>.processed_events``) in the same transaction as its effect, so a redelivered
+or duplicated event has no second effect. :func:`deliver` is what a queue worker calls.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from calisera.core.events import EventEnvelope
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+def processed_events_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "processed_events",
+        metadata,
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column(
+            "handled_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """One queue's handler: which event types it takes and where it records them."""
+
+    name: str
+    event_types: tuple[str, ...]  # fnmatch patterns, e.g. "booking.*"
+    handle: Handler
+    processed: sa.Table | None
+    """``<schema>.processed_events``; None for consumers without a schema (cache
+    invalidation), whose effect is naturally idempotent."""
+
+    def wants(self, event_type: str) -> bool:
+        return any(fnmatch.fnmatchcase(event_type, p) for p in self.event_types)
+
+
+async def claim(
+    session: AsyncSession, table: sa.Table, consumer: str, event: EventEnvelope
+) -> bool:
+    """Record ``event`` as handled by ``consumer``; False when it already was."""
+    result = await session.execute(
+        insert(table)
+        .values(consumer=consumer, event_id=event.id, event_type=event.type)
+        .on_conflict_do_nothing()
+        .returning(table.c.event_id)
+    )
+    return result.first() is not None
+
+
+async def deliver(
+    consumer: Consumer, sessionmaker: async_sessionmaker[AsyncSession], event: EventEnvelope
+) -> bool:
+    """Handle ``event`` exactly once in effect; returns False for a duplicate."""
+    async with sessionmaker() as session, session.begin():
+        if consumer.processed is not None and not await claim(
+            session, consumer.processed, consumer.name, event
+        ):
+            return False
+        await consumer.handle(session, event)
+        return True
