@@ -204,6 +204,11 @@ async def render_picker(
             tz=tz,
             reschedule=reschedule,
             token=token,
+            picker_path=(
+                f"/p/{provider.slug}/manage/{reschedule.id}/reschedule"
+                if reschedule is not None
+                else f"/p/{provider.slug}/s/{service.id}"
+            ),
         ),
     )
 

@@ -1,0 +1,142 @@
+"""A customer books through the real pages in headless Chromium, against the whole
+platform served by uvicorn on a loopback port (real services, real PostgreSQL).
+
+Uses Debian's ``chromium`` through Playwright (``playwright install`` cannot download
+browsers here); skips with the reason when it is not installed. Screenshots of the
+mobile layout (390x844) go to ``/tmp/calisera-web-*.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import uvicorn
+
+from calisera.core.settings import Settings
+from tests.conftest import ADMIN_TOKEN
+from tests.e2e.processes import free_port
+from tests.integration.web.studio import Studio, open_studio
+
+pytestmark = pytest.mark.timeout(180)
+
+NEW_YORK = "America/New_York"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian chromium not installed: apt-get install chromium")
+    return path
+
+
+@pytest.fixture
+def live_url(settings: Settings) -> Iterator[str]:
+    """The platform (``build_app``, as ``calisera up`` assembles it) on a free port."""
+    from calisera.assembly import build_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="calisera-e2e-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+async def studio(live_url: str) -> AsyncIterator[Studio]:
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        yield await open_studio(http, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
+async def test_customer_books_a_slot_in_their_own_time_zone(
+    chromium: str, live_url: str, studio: Studio
+) -> None:
+    from playwright.async_api import async_playwright
+
+    foreign: list[str] = []
+    problems: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                timezone_id=NEW_YORK,
+                locale="en-US",
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+            )
+            page = await context.new_page()
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(live_url) else foreign.append(r.url),
+            )
+            page.on(
+                "console",
+                lambda m: problems.append(m.text) if m.type == "error" else None,
+            )
+
+            await page.goto(f"{live_url}/p/{studio.slug}")
+            await page.get_by_role("heading", name="Studio Lumen").wait_for()
+            await page.screenshot(path="/tmp/calisera-web-provider.png", full_page=True)
+
+            await page.get_by_role("link", name=re.compile("Portrait session")).click()
+            await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+            await page.get_by_text("New York", exact=True).wait_for()
+            slot = page.locator("a.slot").first
+            start_iso = await slot.get_attribute("data-start")
+            assert start_iso is not None
+            shown = (await slot.inner_text()).strip()
+            local = datetime.fromisoformat(start_iso).astimezone(ZoneInfo(NEW_YORK))
+            assert shown == local.strftime("%H:%M")
+            await page.screenshot(path="/tmp/calisera-web-picker.png", full_page=True)
+            picker_url = page.url
+
+            await slot.click()
+            await page.get_by_label("Your name").fill("Grace Hopper")
+            await page.get_by_label("E-mail").fill("grace@example.com")
+            await page.screenshot(path="/tmp/calisera-web-form.png", full_page=True)
+            await page.get_by_role("button", name=re.compile("^Book")).click()
+
+            await page.wait_for_url(re.compile(r"/manage/"))
+            await page.get_by_role("heading", name="You're booked!").wait_for()
+            when = await page.locator(".booking-when").inner_text()
+            assert local.strftime("%H:%M") in when and "New York" in when
+            assert await page.get_by_role("link", name="Add to calendar").count() == 1
+            await page.screenshot(path="/tmp/calisera-web-confirmation.png", full_page=True)
+
+            await page.goto(picker_url)
+            await page.locator("a.slot").first.wait_for()
+            assert await page.locator(f'[data-start="{start_iso}"]').count() == 0
+        finally:
+            await browser.close()
+    assert foreign == [], "the pages fetched something from another origin"
+    assert problems == [], problems
