@@ -158,7 +158,7 @@ async def provider_page(request: Request, slug: str, tz: str | None = None) -> R
 async def provider_theme(request: Request, slug: str) -> Response:
     """The provider's accent colour as a stylesheet (the CSP forbids inline styles)."""
     provider = await load_provider(request, slug)
-    colour = views.accent_color(provider.booking_page.accent_color)
+    colour = views.accent_color(provider.accent_color)
     return Response(
         f":root {{ --accent: {colour}; }}\n",
         media_type="text/css",

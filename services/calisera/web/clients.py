@@ -60,12 +60,6 @@ class PublicService(Lenient):
         return str(address) if address else None
 
 
-class BookingPageLook(Lenient):
-    accent_color: str | None = None
-    welcome_text: str | None = None
-    shown_service_ids: list[uuid.UUID] | None = None
-
-
 class PublicProvider(Lenient):
     id: uuid.UUID
     slug: str
@@ -76,13 +70,14 @@ class PublicProvider(Lenient):
     photo_url: str | None = None
     locale: str | None = None
     suspended: bool = False
-    booking_page: BookingPageLook = Field(default_factory=BookingPageLook)
+    accent_color: str | None = None
+    welcome_text: str | None = None
     services: list[PublicService] = Field(default_factory=list)
+    """Active services shown on the booking page (the providers service filters them)."""
 
     @property
     def bookable_services(self) -> list[PublicService]:
-        shown = self.booking_page.shown_service_ids
-        return [s for s in self.services if s.active and (shown is None or s.id in set(shown))]
+        return [s for s in self.services if s.active]
 
     def service(self, service_id: uuid.UUID) -> PublicService:
         for s in self.bookable_services:
