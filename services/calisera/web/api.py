@@ -199,7 +199,7 @@ async def render_picker(
             service=service,
             days=views.group_by_day(slots, zone),
             week=week,
-            week_title=f"{views.day_text(week.first)} to {views.day_text(week.last)}",
+            week_title=f"{views.short_day_text(week.first)} - {views.short_day_text(week.last)}",
             message=message,
             tz=tz,
             reschedule=reschedule,

@@ -114,6 +114,11 @@ def day_text(day: date) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
+def short_day_text(day: date) -> str:
+    """``Tue 1 Dec``."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def when_text(start: datetime, end: datetime, zone: str) -> str:
     """``Tuesday, 1 December 2026, 09:30 to 10:15 (New York)``."""
     day = day_text(local(start, zone).date())

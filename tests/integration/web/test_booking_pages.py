@@ -3,6 +3,7 @@ real PostgreSQL): every page, every error page, and the booking flow with its ed
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -192,6 +193,21 @@ async def test_double_submit_books_once(
         f"/api/v1/providers/{studio.provider['id']}/bookings", headers=admin_headers
     )
     assert listed.status_code == 200
+    assert len(listed.json()["items"]) == 1
+
+
+async def test_simultaneous_double_submit_books_once(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    slot = (await free_slots(client, studio.simple["id"], ZONE, tomorrow(ZONE)))[0]
+    form = form_of(await open_form(client, studio, slot["start"], ZONE))
+    url = f"/p/{studio.slug}/s/{studio.simple['id']}/book"
+    answers = await asyncio.gather(*(client.post(url, data={**form, **CUSTOMER}) for _ in range(3)))
+    assert [a.status_code for a in answers] == [303, 303, 303]
+    assert len({urlsplit(a.headers["location"]).path for a in answers}) == 1
+    listed = await client.get(
+        f"/api/v1/providers/{studio.provider['id']}/bookings", headers=admin_headers
+    )
     assert len(listed.json()["items"]) == 1
 
 
