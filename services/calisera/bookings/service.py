@@ -285,21 +285,14 @@ async def check_start(
         seats=busy.occurrence_seats(),
         other_services=config.blocking_services(),
     )
-    check = getattr(scheduling, "check_bookable", None)
-    not_bookable: type[Exception] | None = getattr(scheduling, "NotBookable", None)
-    if check is None or not_bookable is None:
-        # TODO(scheduling): the engine is not on this branch yet; until it is merged only
-        # the past is refused here. The database still prevents every double booking.
-        if start <= now:
-            raise NotBookable("in_past")
-        return
     try:
-        check(query, start, seats)
-    except not_bookable as exc:
-        reason = str(getattr(exc, "reason", "") or exc)
-        if reason in ("full", "taken"):
-            raise SlotUnavailable("That time is already taken.", extra={"reason": reason}) from exc
-        raise NotBookable(reason) from exc
+        scheduling.check_bookable(query, start, seats)
+    except scheduling.NotBookable as exc:
+        if exc.reason in ("full", "taken"):
+            raise SlotUnavailable(
+                "That time is already taken.", extra={"reason": exc.reason}
+            ) from exc
+        raise NotBookable(exc.reason, f"start is not a bookable slot: {exc.detail}") from exc
 
 
 def check_change_allowed(row: Any, actor: Actor, config: ScheduleConfig, now: datetime) -> None:

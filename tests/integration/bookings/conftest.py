@@ -15,13 +15,19 @@ from typing import Any
 import pytest
 
 from calisera.core.errors import NotFound
-from calisera.providers.schemas import ScheduleConfig, ServiceScheduleOut, WeeklyRuleOut
+from calisera.providers.schemas import (
+    RecurrenceOut,
+    ScheduleConfig,
+    ServiceScheduleOut,
+    WeeklyRuleOut,
+)
 
 OWNER_EMAIL = "owner@example.com"
 
 
 class StaticSchedules:
-    """Schedule configurations by service id, and provider owners."""
+    """Schedule configurations by service id, and provider owners. Classes meet daily
+    at 18:00 UTC; providers work around the clock in UTC."""
 
     def __init__(self) -> None:
         self.configs: dict[uuid.UUID, ScheduleConfig] = {}
@@ -50,6 +56,7 @@ class StaticSchedules:
         buffer_after_minutes: int = 0,
         cancellation_notice_minutes: int = 0,
         starts_at: datetime | None = None,
+        slot_interval_minutes: int | None = None,
         owner_email: str = OWNER_EMAIL,
     ) -> ScheduleConfig:
         provider_id = provider_id or uuid.uuid4()
@@ -66,6 +73,12 @@ class StaticSchedules:
             booking_window_days=365,
             cancellation_notice_minutes=cancellation_notice_minutes,
             starts_at=starts_at,
+            slot_interval_minutes=slot_interval_minutes,
+            recurrence=RecurrenceOut(
+                rrule="FREQ=DAILY", start_time=time(18, 0), starts_on=datetime.now(UTC).date()
+            )
+            if kind == "class"
+            else None,
         )
         config = ScheduleConfig(
             provider_id=provider_id,

@@ -51,7 +51,7 @@ async def test_second_booking_of_same_slot_is_409(schedules, book):
 async def test_booking_inside_anothers_buffer_is_409_and_adjacent_after_buffer_is_fine(
     schedules, book
 ):
-    config = schedules.add_service(buffer_after_minutes=15)
+    config = schedules.add_service(buffer_after_minutes=15, slot_interval_minutes=15)
     assert (await book(config, tomorrow_at(10))).status_code == 201
     assert (await book(config, tomorrow_at(10, 30))).status_code == 409
     assert (await book(config, tomorrow_at(10, 45))).status_code == 201
@@ -414,3 +414,21 @@ async def test_busy_time_needs_the_admin_token(client, auth_headers):
         headers=auth_headers("someone@example.com"),
     )
     assert r.status_code == 403
+
+
+async def test_start_off_the_slot_grid_is_422_misaligned(schedules, book):
+    config = schedules.add_service()
+    r = await book(config, tomorrow_at(10, 10))
+    assert r.status_code == 422
+    assert r.json()["reason"] == "misaligned"
+    assert r.json()["type"].endswith("/not-bookable")
+
+
+async def test_event_booked_at_another_time_than_its_start_is_422(schedules, book):
+    event = schedules.add_service(kind="event", capacity=3, starts_at=tomorrow_at(10))
+    r = await book(event, tomorrow_at(11))
+    assert r.status_code == 422
+    assert r.json()["reason"] == "outside_availability"
+    r = await book(event, tomorrow_at(10), seats=4)
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json()["errors"]] == ["seats"]

@@ -127,3 +127,62 @@ async def test_cancel_racing_a_booking_of_the_same_slot_never_double_books(
         )
         == 0
     )
+
+
+async def test_an_event_and_a_one_to_one_booking_racing_for_the_same_hour_one_wins(
+    client, schedules, database_url
+):
+    simple = schedules.add_service(duration_minutes=60)
+    event = schedules.add_service(
+        provider_id=simple.provider_id,
+        kind="event",
+        capacity=10,
+        duration_minutes=60,
+        starts_at=tomorrow_at(10),
+    )
+    requests = [
+        client.post("/api/v1/bookings", json=booking_body(config, tomorrow_at(10)))
+        for _ in range(5)
+        for config in (simple, event)
+    ]
+    responses = await asyncio.gather(*requests)
+    won = {r.json()["service_kind"] for r in responses if r.status_code == 201}
+    assert len(won) == 1  # either the event's seats or the one-to-one slot, never both
+    assert _scalar(database_url, "SELECT count(*) FROM bookings.busy_blocks") == 1
+
+
+def test_database_refuses_overlapping_busy_time_of_any_kind(database_url):
+    import uuid
+
+    provider = uuid.uuid4()
+    insert = (
+        "INSERT INTO bookings.occurrences (id, provider_id, service_id, start_at, end_at,"
+        " capacity, seats_taken) VALUES (%s, %s, %s, %s, %s, 5, 1)"
+    )
+    block = (
+        "INSERT INTO bookings.busy_blocks (provider_id, service_id, occurrence_id, start_at,"
+        " end_at, buffer_before_minutes, buffer_after_minutes, during)"
+        " VALUES (%s, %s, %s, %s, %s, 0, 0, tstzrange(%s, %s))"
+    )
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        ids = []
+        for start in (tomorrow_at(10), tomorrow_at(10, 30)):
+            oid, sid = uuid.uuid4(), uuid.uuid4()
+            end = start.replace(hour=start.hour + 1)
+            conn.execute(insert, (oid, provider, sid, start, end))
+            ids.append((oid, sid, start, end))
+        oid, sid, start, end = ids[0]
+        conn.execute(block, (provider, sid, oid, start, end, start, end))
+        oid, sid, start, end = ids[1]
+        try:
+            conn.execute(block, (provider, sid, oid, start, end, start, end))
+        except psycopg.errors.ExclusionViolation:
+            pass
+        else:
+            raise AssertionError("overlapping busy time was accepted")
+        try:
+            conn.execute("UPDATE bookings.occurrences SET seats_taken = 6")
+        except psycopg.errors.CheckViolation:
+            pass
+        else:
+            raise AssertionError("an occurrence was oversold")

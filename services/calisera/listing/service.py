@@ -1,0 +1,158 @@
+"""Availability answers: provider configuration + busy time -> free slots, cached.
+
+The listing service owns no data. It reads the provider configuration through the
+providers client (``ScheduleConfig``, revalidated by ETag) and confirmed time through
+the bookings client (``BusyTime``), runs :func:`calisera.scheduling.free_slots`, and
+caches the JSON answer under the provider's generation (see :mod:`.cache`). Any
+replica computes the same answer from the same sources; a replica that cannot reach
+the providers or bookings service answers 503 instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+
+from calisera.bookings.schemas import BusyTime
+from calisera.core.errors import NotFound
+from calisera.listing.cache import BUSY_TTL, CONFIG_TTL, Cache
+from calisera.providers.schemas import ScheduleConfig
+from calisera.scheduling import free_slots, zone
+from calisera.scheduling.model import AvailabilityQuery, ProviderSchedule, ServiceDefinition
+
+MAX_RANGE_DAYS = 62
+BUSY_MARGIN = timedelta(days=2)
+"""Busy time is read this far around the requested dates: it covers buffers, the
+provider-local days a daily limit counts, and any offset between zones."""
+
+
+class ScheduleSource(Protocol):
+    async def schedule_config(self, service_id: uuid.UUID) -> ScheduleConfig: ...
+
+
+class BusySource(Protocol):
+    async def busy_time(
+        self, provider_id: uuid.UUID, start: datetime, end: datetime
+    ) -> BusyTime: ...
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    raw: bytes
+    config: ScheduleConfig
+    schedule: ProviderSchedule
+    service: ServiceDefinition
+    blocking: tuple[ServiceDefinition, ...]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Listing:
+    """One per process (``platform.state["listing"]``)."""
+
+    def __init__(
+        self,
+        schedules: ScheduleSource,
+        bookings: BusySource,
+        cache: Cache,
+        clock: Callable[[], datetime] = _utc_now,
+    ):
+        self.schedules = schedules
+        self.bookings = bookings
+        self.cache = cache
+        self.clock = clock
+        self._decoded: dict[uuid.UUID, _Decoded] = {}
+
+    async def _configuration(self, service_id: uuid.UUID) -> tuple[_Decoded, int]:
+        """The service's configuration and its provider's generation: from the cache
+        while that generation is unchanged and for at most ``CONFIG_TTL``, else from
+        the providers service (whose client revalidates with its ETag)."""
+        key = f"cfg:{service_id}"
+        raw = await self.cache.get(key)
+        if raw is not None:
+            decoded = self._decode(service_id, raw)
+            stamp = int(raw[: raw.index(b"\n")])
+            generation = await self.cache.generation(decoded.config.provider_id)
+            if stamp == generation >= 0:
+                return decoded, generation
+        config = await self.schedules.schedule_config(service_id)
+        generation = await self.cache.generation(config.provider_id)
+        raw = f"{generation}\n".encode() + config.model_dump_json().encode()
+        await self.cache.set(key, raw, CONFIG_TTL)
+        return self._decode(service_id, raw), generation
+
+    def _decode(self, service_id: uuid.UUID, raw: bytes) -> _Decoded:
+        known = self._decoded.get(service_id)
+        if known is not None and known.raw == raw:
+            return known
+        config = ScheduleConfig.model_validate_json(raw[raw.index(b"\n") + 1 :])
+        decoded = _Decoded(
+            raw,
+            config,
+            config.provider_schedule(),
+            config.service.definition(),
+            config.blocking_services(),
+        )
+        if len(self._decoded) > 10_000:
+            self._decoded.clear()
+        self._decoded[service_id] = decoded
+        return decoded
+
+    async def availability(
+        self, service_id: uuid.UUID, first: date, last: date, zone_name: str | None
+    ) -> bytes:
+        """The JSON answer of ``GET /api/v1/availability`` (``NotFound`` for an unknown,
+        archived or suspended provider's service)."""
+        decoded, generation = await self._configuration(service_id)
+        config = decoded.config
+        if config.provider_suspended or not config.service.active:
+            raise NotFound(f"No bookable service {service_id}")
+        out_zone = zone_name or config.timezone
+        key = (
+            f"ans:{config.provider_id}:{generation}:{config.version}:{service_id}:"
+            f"{first.isoformat()}:{last.isoformat()}:{out_zone}"
+        )
+        cached = await self.cache.get(key) if generation >= 0 else None
+        if cached is not None:
+            return cached
+        tz = zone(out_zone)
+        lo = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC) - BUSY_MARGIN
+        hi = datetime.combine(last, time(0), tzinfo=tz).astimezone(UTC) + BUSY_MARGIN
+        busy = await self.bookings.busy_time(config.provider_id, lo, hi)
+        query = AvailabilityQuery(
+            schedule=decoded.schedule,
+            service=decoded.service,
+            now=self.clock(),
+            range_start=first,
+            range_end=last,
+            output_zone=out_zone,
+            busy=busy.busy_intervals(),
+            seats=busy.occurrence_seats(),
+            other_services=decoded.blocking,
+        )
+        body = json.dumps(
+            {
+                "service_id": str(service_id),
+                "timezone": out_zone,
+                "slots": [
+                    {
+                        "start": s.start.isoformat(),
+                        "end": s.end.isoformat(),
+                        "seats_left": s.seats_left,
+                    }
+                    for s in free_slots(query)
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+        await self.cache.set(key, body, BUSY_TTL)
+        return body
+
+    async def invalidate(self, provider_id: uuid.UUID) -> None:
+        await self.cache.bump(provider_id)
