@@ -103,6 +103,10 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
                 "console",
                 lambda m: problems.append(m.text) if m.type == "error" else None,
             )
+            page.on(
+                "response",
+                lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+            )
 
             await page.goto(f"{live_url}/p/{studio.slug}")
             await page.get_by_role("heading", name="Studio Lumen").wait_for()
