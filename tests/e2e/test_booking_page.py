@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from calisera.core.settings import Settings
+from calisera.core.tokens import TokenIssuer
 from tests.conftest import ADMIN_TOKEN
 from tests.e2e.processes import free_port
 from tests.integration.web.studio import Studio, open_studio
@@ -108,6 +109,11 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
                 lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
             )
 
+            # opened without ?tz=, the picker reloads itself in the browser's zone
+            await page.goto(f"{live_url}/p/{studio.slug}/s/{studio.event['id']}")
+            await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+            await page.get_by_text("12 seats left").first.wait_for()
+
             await page.goto(f"{live_url}/p/{studio.slug}")
             await page.get_by_role("heading", name="Studio Lumen").wait_for()
             await page.screenshot(path="/tmp/calisera-web-provider.png", full_page=True)
@@ -144,3 +150,60 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             await browser.close()
     assert foreign == [], "the pages fetched something from another origin"
     assert problems == [], problems
+
+
+async def test_provider_signs_in_to_the_console_and_sees_the_coming_bookings(
+    chromium: str, live_url: str, studio: Studio, token_issuer: TokenIssuer
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        tomorrow = datetime.now(UTC).astimezone(ZoneInfo(NEW_YORK)).date() + timedelta(days=1)
+        slots = (
+            await http.get(
+                "/api/v1/availability",
+                params={
+                    "service_id": studio.simple["id"],
+                    "start": tomorrow.isoformat(),
+                    "end": tomorrow.isoformat(),
+                    "timezone": NEW_YORK,
+                },
+            )
+        ).json()["slots"]
+        booked = await http.post(
+            "/api/v1/bookings",
+            json={
+                "service_id": studio.simple["id"],
+                "start": slots[0]["start"],
+                "customer": {"name": "Linus Pauling", "email": "linus@example.com"},
+            },
+        )
+        assert booked.status_code == 201, booked.text
+    token = token_issuer.issue("owner-subject", email="owner@lumen.example")
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                timezone_id=NEW_YORK, viewport={"width": 390, "height": 844}
+            )
+            page = await context.new_page()
+            await page.goto(f"{live_url}/console")
+            await page.get_by_label("Booking page slug").fill(studio.slug)
+            await page.get_by_label("Access token").fill(token)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.get_by_text("Studio Lumen").wait_for()
+            assert not await page.get_by_label("Access token").is_visible()
+            card = page.get_by_text(re.compile("Linus Pauling"))
+            await card.wait_for()
+            local = datetime.fromisoformat(slots[0]["start"]).astimezone(ZoneInfo(NEW_YORK))
+            assert (await card.inner_text()).startswith(local.strftime("%H:%M"))
+            await page.get_by_text(f"{local:%A}, {local:%B} {local.day}").wait_for()
+            registered = await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+            assert registered == f"{live_url}/console"
+            await page.screenshot(path="/tmp/calisera-web-console.png", full_page=True)
+            # signed in stays signed in: the token is kept on the device
+            await page.reload()
+            await page.get_by_role("button", name="Sign out").wait_for()
+        finally:
+            await browser.close()

@@ -1,8 +1,10 @@
 // Calisera provider console: a small installable shell. Signs in with a pasted access
-// token (the users service's sign-in pages are not built yet) and lists today's bookings.
+// token (the users service's sign-in pages are not built yet) and lists the bookings of
+// today and the next days, grouped by day.
 (function () {
   "use strict";
   var KEY = "calisera.console";
+  var DAYS = 7;
   var $ = function (id) { return document.getElementById(id); };
 
   function saved() {
@@ -23,9 +25,10 @@
     $("c-who").textContent = session.name || session.slug;
     status("Loading…");
     var start = new Date(); start.setHours(0, 0, 0, 0);
-    var end = new Date(start); end.setDate(end.getDate() + 1);
+    var end = new Date(start); end.setDate(end.getDate() + DAYS);
     var url = "/api/v1/providers/" + encodeURIComponent(session.providerId) + "/bookings?from=" +
-      encodeURIComponent(start.toISOString()) + "&to=" + encodeURIComponent(end.toISOString());
+      encodeURIComponent(start.toISOString()) + "&to=" + encodeURIComponent(end.toISOString()) +
+      "&status=confirmed&limit=200";
     var response;
     try {
       response = await fetch(url, { headers: { Authorization: "Bearer " + session.token } });
@@ -36,23 +39,38 @@
     }
     if (!response.ok) { status("Could not load bookings (" + response.status + ")."); return; }
     var body = await response.json();
+    var items = (body.items || []).slice().sort(function (a, b) { return a.start < b.start ? -1 : 1; });
     var list = $("c-list");
     list.textContent = "";
-    (body.items || []).forEach(function (b) {
+    var today = isoDate(start);
+    var lastDay = null;
+    items.forEach(function (b) {
+      var when = new Date(b.start);
+      var day = isoDate(when);
+      if (day !== lastDay) {
+        var heading = document.createElement("li");
+        heading.className = "day-heading";
+        heading.textContent = day === today ? "Today" :
+          when.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
+        list.append(heading);
+        lastDay = day;
+      }
       var li = document.createElement("li");
       li.className = "card";
       var div = document.createElement("div");
       div.className = "card-link";
       var title = document.createElement("span");
       title.className = "card-title";
-      title.textContent = new Date(b.start).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) +
+      title.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) +
         " · " + (b.customer && b.customer.name || "");
       var meta = document.createElement("span");
       meta.className = "meta";
-      meta.textContent = (b.service_name || "") + " · " + b.status;
+      meta.textContent = (b.service_name || "") + (b.seats > 1 ? " · " + b.seats + " seats" : "");
       div.append(title, meta); li.append(div); list.append(li);
     });
-    status((body.items || []).length ? "" : "No bookings today.");
+    if (!items.length) { status("No bookings in the next " + DAYS + " days."); }
+    else if (lastDay && isoDate(new Date(items[0].start)) !== today) { status("Nothing today."); }
+    else { status(""); }
   }
 
   async function signIn(event) {
