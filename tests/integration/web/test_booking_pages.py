@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from calisera.core.settings import Settings
 from tests.integration.web.studio import ZONE, Studio, free_slots, open_studio
 
 NEW_YORK = "America/New_York"
@@ -389,3 +390,23 @@ async def test_static_assets_are_served_and_nothing_outside_them(
     assert "@import" not in css.text and "http" not in css.text  # nothing fetched elsewhere
     for path in ("/static/../api.py", "/static/%2e%2e/api.py", "/static/nope.css"):
         assert (await client.get(path)).status_code == 404, path
+
+
+async def test_unreachable_services_give_a_503_page_not_a_500(settings: Settings) -> None:
+    """``calisera serve web`` alone, with the other services down."""
+    from calisera.assembly import build_app
+    from tests.e2e.processes import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    app = build_app(
+        settings.with_changes(providers_url=down, listing_url=down, bookings_url=down), ["web"]
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as web,
+    ):
+        page = await web.get("/p/studio-lumen")
+        assert page.status_code == 503
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Try again in a moment" in page.text
+        assert (await web.get("/console")).status_code == 200
