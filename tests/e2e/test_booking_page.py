@@ -84,6 +84,7 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
 
     foreign: list[str] = []
     problems: list[str] = []
+    failed: list[str] = []
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -106,7 +107,7 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             )
             page.on(
                 "response",
-                lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+                lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
             )
 
             # opened without ?tz=, the picker reloads itself in the browser's zone
@@ -131,6 +132,12 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             picker_url = page.url
 
             await slot.click()
+            # the form is checked on the server: no name, a message next to the field
+            await page.get_by_label("E-mail").fill("grace@example.com")
+            await page.get_by_role("button", name=re.compile("^Book")).click()
+            await page.get_by_text("Please enter your name.").wait_for()
+            assert await page.get_by_label("E-mail").input_value() == "grace@example.com"
+            await page.screenshot(path="/tmp/calisera-web-form-error.png", full_page=True)
             await page.get_by_label("Your name").fill("Grace Hopper")
             await page.get_by_label("E-mail").fill("grace@example.com")
             await page.screenshot(path="/tmp/calisera-web-form.png", full_page=True)
@@ -149,7 +156,9 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
         finally:
             await browser.close()
     assert foreign == [], "the pages fetched something from another origin"
-    assert problems == [], problems
+    # the only failed request is the deliberate 422 of the incomplete form
+    assert failed == [f"422 {live_url}/p/{studio.slug}/s/{studio.simple['id']}/book"]
+    assert all("422" in p for p in problems), problems
 
 
 async def test_provider_signs_in_to_the_console_and_sees_the_coming_bookings(

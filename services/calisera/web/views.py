@@ -61,8 +61,10 @@ def environment() -> jinja2.Environment:
 
 
 def render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page; never cached (free times change, manage pages carry a token)."""
     html = environment().get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def not_found_page(message: str | None = None) -> HTMLResponse:
