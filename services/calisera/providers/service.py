@@ -590,6 +590,8 @@ def _service_values(
     values["location"] = (
         location.model_dump(mode="json") if isinstance(location, BaseModel) else location
     )
+    if values["starts_at"] is not None:
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
     rec = fields.get("recurrence")
 
     def only_for(field: str, kinds: str) -> None:
