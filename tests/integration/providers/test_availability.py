@@ -77,86 +77,85 @@ def _with(**changes):
     return body
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        (_with(weekly=[{"weekday": 7, "start": "09:00", "end": "10:00"}]), "weekly[0].weekday"),
-        (_with(weekly=[{"weekday": -1, "start": "09:00", "end": "10:00"}]), "weekly[0].weekday"),
-        (_with(weekly=[{"weekday": 1, "start": "09:03", "end": "10:00"}]), "weekly[0].start"),
-        (_with(weekly=[{"weekday": 1, "start": "09:00", "end": "10:00:30"}]), "weekly[0].end"),
-        (_with(weekly=[{"weekday": 1, "start": "25:00", "end": "10:00"}]), "weekly[0].start"),
-        (_with(weekly=[{"weekday": 1, "start": "09:00+02:00", "end": "10:00"}]), "weekly[0].start"),
-        (
-            _with(
-                weekly=[
-                    {"weekday": 1, "start": "09:00", "end": "12:00"},
-                    {"weekday": 2, "start": "09:00", "end": "12:00"},
-                    {"weekday": 2, "start": "12:00", "end": "11:00"},
-                ]
-            ),
-            "weekly[2].end",
+BAD_AVAILABILITY = [
+    (_with(weekly=[{"weekday": 7, "start": "09:00", "end": "10:00"}]), "weekly[0].weekday"),
+    (_with(weekly=[{"weekday": -1, "start": "09:00", "end": "10:00"}]), "weekly[0].weekday"),
+    (_with(weekly=[{"weekday": 1, "start": "09:03", "end": "10:00"}]), "weekly[0].start"),
+    (_with(weekly=[{"weekday": 1, "start": "09:00", "end": "10:00:30"}]), "weekly[0].end"),
+    (_with(weekly=[{"weekday": 1, "start": "25:00", "end": "10:00"}]), "weekly[0].start"),
+    (_with(weekly=[{"weekday": 1, "start": "09:00+02:00", "end": "10:00"}]), "weekly[0].start"),
+    (
+        _with(
+            weekly=[
+                {"weekday": 1, "start": "09:00", "end": "12:00"},
+                {"weekday": 2, "start": "09:00", "end": "12:00"},
+                {"weekday": 2, "start": "12:00", "end": "11:00"},
+            ]
         ),
-        (
-            _with(
-                weekly=[
-                    {"weekday": 3, "start": "09:00", "end": "12:00"},
-                    {"weekday": 3, "start": "11:30", "end": "13:00"},
-                ]
-            ),
-            "weekly[1].start",
+        "weekly[2].end",
+    ),
+    (
+        _with(
+            weekly=[
+                {"weekday": 3, "start": "09:00", "end": "12:00"},
+                {"weekday": 3, "start": "11:30", "end": "13:00"},
+            ]
         ),
-        (_with(overrides=[{"date": "2026-02-30", "intervals": []}]), "overrides[0].date"),
-        (
-            _with(overrides=[{"date": "2026-12-24"}, {"date": "2026-12-24"}]),
-            "overrides[1].date",
+        "weekly[1].start",
+    ),
+    (_with(overrides=[{"date": "2026-02-30", "intervals": []}]), "overrides[0].date"),
+    (
+        _with(overrides=[{"date": "2026-12-24"}, {"date": "2026-12-24"}]),
+        "overrides[1].date",
+    ),
+    (
+        _with(
+            overrides=[{"date": "2026-12-24", "intervals": [{"start": "10:00", "end": "09:00"}]}]
         ),
-        (
-            _with(
-                overrides=[
-                    {"date": "2026-12-24", "intervals": [{"start": "10:00", "end": "09:00"}]}
-                ]
-            ),
-            "overrides[0].intervals[0].end",
+        "overrides[0].intervals[0].end",
+    ),
+    (
+        _with(
+            overrides=[
+                {
+                    "date": "2026-12-24",
+                    "intervals": [
+                        {"start": "09:00", "end": "11:00"},
+                        {"start": "10:00", "end": "12:00"},
+                    ],
+                }
+            ]
         ),
-        (
-            _with(
-                overrides=[
-                    {
-                        "date": "2026-12-24",
-                        "intervals": [
-                            {"start": "09:00", "end": "11:00"},
-                            {"start": "10:00", "end": "12:00"},
-                        ],
-                    }
-                ]
-            ),
-            "overrides[0].intervals[1].start",
+        "overrides[0].intervals[1].start",
+    ),
+    (
+        _with(time_off=[{"start": "2026-12-27T00:00", "end": "2026-12-26T00:00"}]),
+        "time_off[0].end",
+    ),
+    (
+        _with(time_off=[{"start": "2026-12-27T00:00+01:00", "end": "2026-12-28T00:00"}]),
+        "time_off[0].start",
+    ),
+    (
+        _with(time_off=[{"start": "2026-12-27T00:02", "end": "2026-12-28T00:00"}]),
+        "time_off[0].start",
+    ),
+    (
+        _with(
+            time_off=[{"start": "2026-12-27T00:00", "end": "2026-12-28T00:00", "reason": "x" * 201}]
         ),
-        (
-            _with(time_off=[{"start": "2026-12-27T00:00", "end": "2026-12-26T00:00"}]),
-            "time_off[0].end",
-        ),
-        (
-            _with(time_off=[{"start": "2026-12-27T00:00+01:00", "end": "2026-12-28T00:00"}]),
-            "time_off[0].start",
-        ),
-        (
-            _with(time_off=[{"start": "2026-12-27T00:02", "end": "2026-12-28T00:00"}]),
-            "time_off[0].start",
-        ),
-        (
-            _with(
-                time_off=[
-                    {"start": "2026-12-27T00:00", "end": "2026-12-28T00:00", "reason": "x" * 201}
-                ]
-            ),
-            "time_off[0].reason",
-        ),
-        (_with(weekdays=[]), "weekdays"),
-    ],
-)
-async def test_bad_availability_is_422_naming_field(client, admin_headers, provider, body, field):
-    r = await client.put(url(provider), json=body, headers=admin_headers)
-    assert r.status_code == 422, r.text
-    fields = [e["field"] for e in r.json()["errors"]]
-    assert field in fields, fields
+        "time_off[0].reason",
+    ),
+    (_with(weekdays=[]), "weekdays"),
+]
+
+
+async def test_each_bad_availability_input_is_422_naming_field(client, admin_headers, provider):
+    await client.put(url(provider), json=AVAILABILITY, headers=admin_headers)
+    for body, field in BAD_AVAILABILITY:
+        r = await client.put(url(provider), json=body, headers=admin_headers)
+        assert r.status_code == 422, (field, r.text)
+        fields = [e["field"] for e in r.json()["errors"]]
+        assert field in fields, (field, fields)
+    unchanged = await client.get(url(provider), headers=admin_headers)
+    assert len(unchanged.json()["weekly"]) == 3

@@ -68,84 +68,86 @@ async def test_event_and_class_services(client, admin_headers, provider):
 _rec = {"start_time": "18:00", "starts_on": "2026-12-01"}
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        (simple_service_body(name=""), "name"),
-        (simple_service_body(kind="webinar"), "kind"),
-        (simple_service_body(duration_minutes=0), "duration_minutes"),
-        (simple_service_body(duration_minutes=1441), "duration_minutes"),
-        (simple_service_body(capacity=2), "capacity"),
-        (simple_service_body(slot_interval_minutes=7), "slot_interval_minutes"),
-        (simple_service_body(buffer_before_minutes=-5), "buffer_before_minutes"),
-        (simple_service_body(buffer_after_minutes=2000), "buffer_after_minutes"),
-        (simple_service_body(min_notice_minutes=-1), "min_notice_minutes"),
-        (simple_service_body(booking_window_days=0), "booking_window_days"),
-        (simple_service_body(max_bookings_per_day=0), "max_bookings_per_day"),
-        (simple_service_body(cancellation_notice_minutes=-1), "cancellation_notice_minutes"),
-        (simple_service_body(price_text="x" * 101), "price_text"),
-        (simple_service_body(description="x" * 5001), "description"),
-        (simple_service_body(location={"kind": "moon"}), "location"),
-        (simple_service_body(location={"kind": "online", "url": "nope"}), "location.online.url"),
-        (simple_service_body(location={"kind": "in_person"}), "location.in_person.address"),
-        (simple_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
-        (simple_service_body(recurrence={"rrule": "FREQ=DAILY", **_rec}), "recurrence"),
-        (event_service_body(starts_at=None), "starts_at"),
-        (event_service_body(starts_at="2099-03-29T09:00:00"), "starts_at"),
-        (event_service_body(starts_at="2001-03-29T09:00:00Z"), "starts_at"),
-        (event_service_body(capacity=0), "capacity"),
-        (event_service_body(slot_interval_minutes=30), "slot_interval_minutes"),
-        (class_service_body(recurrence=None), "recurrence"),
-        (class_service_body(recurrence={"rrule": "FREQ=HOURLY", **_rec}), "recurrence.rrule"),
-        (class_service_body(recurrence={"rrule": "FREQ=MINUTELY", **_rec}), "recurrence.rrule"),
-        (class_service_body(recurrence={"rrule": "NONSENSE", **_rec}), "recurrence.rrule"),
-        (
-            class_service_body(recurrence={"rrule": "FREQ=WEEKLY;BYDAY=XX", **_rec}),
-            "recurrence.rrule",
+BAD_SERVICES = [
+    (simple_service_body(name=""), "name"),
+    (simple_service_body(kind="webinar"), "kind"),
+    (simple_service_body(duration_minutes=0), "duration_minutes"),
+    (simple_service_body(duration_minutes=1441), "duration_minutes"),
+    (simple_service_body(capacity=2), "capacity"),
+    (simple_service_body(slot_interval_minutes=7), "slot_interval_minutes"),
+    (simple_service_body(buffer_before_minutes=-5), "buffer_before_minutes"),
+    (simple_service_body(buffer_after_minutes=2000), "buffer_after_minutes"),
+    (simple_service_body(min_notice_minutes=-1), "min_notice_minutes"),
+    (simple_service_body(booking_window_days=0), "booking_window_days"),
+    (simple_service_body(max_bookings_per_day=0), "max_bookings_per_day"),
+    (simple_service_body(cancellation_notice_minutes=-1), "cancellation_notice_minutes"),
+    (simple_service_body(price_text="x" * 101), "price_text"),
+    (simple_service_body(description="x" * 5001), "description"),
+    (simple_service_body(location={"kind": "moon"}), "location"),
+    (simple_service_body(location={"kind": "online", "url": "nope"}), "location.online.url"),
+    (simple_service_body(location={"kind": "in_person"}), "location.in_person.address"),
+    (simple_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
+    (simple_service_body(recurrence={"rrule": "FREQ=DAILY", **_rec}), "recurrence"),
+    (event_service_body(starts_at=None), "starts_at"),
+    (event_service_body(starts_at="2099-03-29T09:00:00"), "starts_at"),
+    (event_service_body(starts_at="2001-03-29T09:00:00Z"), "starts_at"),
+    (event_service_body(capacity=0), "capacity"),
+    (event_service_body(slot_interval_minutes=30), "slot_interval_minutes"),
+    (class_service_body(recurrence=None), "recurrence"),
+    (class_service_body(recurrence={"rrule": "FREQ=HOURLY", **_rec}), "recurrence.rrule"),
+    (class_service_body(recurrence={"rrule": "FREQ=MINUTELY", **_rec}), "recurrence.rrule"),
+    (class_service_body(recurrence={"rrule": "NONSENSE", **_rec}), "recurrence.rrule"),
+    (
+        class_service_body(recurrence={"rrule": "FREQ=WEEKLY;BYDAY=XX", **_rec}),
+        "recurrence.rrule",
+    ),
+    (
+        class_service_body(
+            recurrence={"rrule": "DTSTART:20261201T180000\nRRULE:FREQ=DAILY", **_rec}
         ),
-        (
-            class_service_body(
-                recurrence={"rrule": "DTSTART:20261201T180000\nRRULE:FREQ=DAILY", **_rec}
-            ),
-            "recurrence.rrule",
+        "recurrence.rrule",
+    ),
+    (
+        class_service_body(recurrence={"rrule": "FREQ=DAILY;BYHOUR=9,10,11", **_rec}),
+        "recurrence.rrule",
+    ),
+    (
+        class_service_body(
+            recurrence={"rrule": "FREQ=WEEKLY;UNTIL=20270101", "until": "2027-02-01", **_rec}
         ),
-        (
-            class_service_body(recurrence={"rrule": "FREQ=DAILY;BYHOUR=9,10,11", **_rec}),
-            "recurrence.rrule",
+        "recurrence.until",
+    ),
+    (
+        class_service_body(recurrence={"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", **_rec}),
+        "recurrence.rrule",
+    ),
+    (
+        class_service_body(recurrence={"rrule": "FREQ=WEEKLY", "until": "2026-11-01", **_rec}),
+        "recurrence.until",
+    ),
+    (
+        class_service_body(
+            recurrence={
+                "rrule": "FREQ=WEEKLY",
+                "start_time": "18:03",
+                "starts_on": "2026-12-01",
+            }
         ),
-        (
-            class_service_body(
-                recurrence={"rrule": "FREQ=WEEKLY;UNTIL=20270101", "until": "2027-02-01", **_rec}
-            ),
-            "recurrence.until",
-        ),
-        (
-            class_service_body(recurrence={"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", **_rec}),
-            "recurrence.rrule",
-        ),
-        (
-            class_service_body(recurrence={"rrule": "FREQ=WEEKLY", "until": "2026-11-01", **_rec}),
-            "recurrence.until",
-        ),
-        (
-            class_service_body(
-                recurrence={
-                    "rrule": "FREQ=WEEKLY",
-                    "start_time": "18:03",
-                    "starts_on": "2026-12-01",
-                }
-            ),
-            "recurrence.start_time",
-        ),
-        (class_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
-        (simple_service_body(colour="red"), "colour"),
-    ],
-)
-async def test_bad_service_field_is_422_naming_it(client, admin_headers, provider, body, field):
-    r = await client.post(services_url(provider), json=body, headers=admin_headers)
-    assert r.status_code == 422, r.text
-    fields = [e["field"] for e in r.json()["errors"]]
-    assert field in fields, fields
+        "recurrence.start_time",
+    ),
+    (class_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
+    (simple_service_body(colour="red"), "colour"),
+]
+
+
+async def test_each_bad_service_field_is_422_naming_it(client, admin_headers, provider):
+    for body, field in BAD_SERVICES:
+        r = await client.post(services_url(provider), json=body, headers=admin_headers)
+        assert r.status_code == 422, (field, r.text)
+        fields = [e["field"] for e in r.json()["errors"]]
+        assert field in fields, (field, fields)
+    listed = await client.get(services_url(provider), headers=admin_headers)
+    assert listed.json()["items"] == []
 
 
 async def test_patch_service_partial_and_kind_fixed(client, admin_headers, provider):
