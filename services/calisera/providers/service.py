@@ -178,9 +178,9 @@ def public_location(location: dict[str, Any] | None) -> dict[str, Any] | None:
     """Addresses are public; meeting links and call-in numbers come with the booking."""
     if location is None:
         return None
-    if location.get("kind") == "in_person":
-        return {"kind": "in_person", "address": location.get("address")}
-    return {"kind": location.get("kind")}
+    if location.get("type") == "in_person":
+        return {"type": "in_person", "address": location.get("address")}
+    return {"type": location.get("type")}
 
 
 def public_service(s: Service) -> PublicService:

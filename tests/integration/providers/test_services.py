@@ -20,7 +20,7 @@ async def test_simple_service_defaults(client, admin_headers, provider):
     r = await client.post(
         services_url(provider),
         json=simple_service_body(
-            location={"kind": "in_person", "address": "Main St 1"}, price_text="30 EUR"
+            location={"type": "in_person", "address": "Main St 1"}, price_text="30 EUR"
         ),
         headers=admin_headers,
     )
@@ -32,7 +32,7 @@ async def test_simple_service_defaults(client, admin_headers, provider):
     assert s["cancellation_notice_minutes"] == 0
     assert s["max_bookings_per_day"] is None
     assert s["active"] is True
-    assert s["location"] == {"kind": "in_person", "address": "Main St 1"}
+    assert s["location"] == {"type": "in_person", "address": "Main St 1"}
     assert s["recurrence"] is None
 
 
@@ -83,9 +83,9 @@ BAD_SERVICES = [
     (simple_service_body(cancellation_notice_minutes=-1), "cancellation_notice_minutes"),
     (simple_service_body(price_text="x" * 101), "price_text"),
     (simple_service_body(description="x" * 5001), "description"),
-    (simple_service_body(location={"kind": "moon"}), "location"),
-    (simple_service_body(location={"kind": "online", "url": "nope"}), "location.online.url"),
-    (simple_service_body(location={"kind": "in_person"}), "location.in_person.address"),
+    (simple_service_body(location={"type": "moon"}), "location"),
+    (simple_service_body(location={"type": "online", "url": "nope"}), "location.online.url"),
+    (simple_service_body(location={"type": "in_person"}), "location.in_person.address"),
     (simple_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
     (simple_service_body(recurrence={"rrule": "FREQ=DAILY", **_rec}), "recurrence"),
     (event_service_body(starts_at=None), "starts_at"),
@@ -206,7 +206,7 @@ async def test_public_profile_shows_chosen_services_and_hides_links(
     online = (
         await client.post(
             services_url(provider),
-            json=simple_service_body(location={"kind": "online", "url": "https://meet.example/x"}),
+            json=simple_service_body(location={"type": "online", "url": "https://meet.example/x"}),
             headers=admin_headers,
         )
     ).json()
@@ -215,7 +215,7 @@ async def test_public_profile_shows_chosen_services_and_hides_links(
     ).json()
     public = (await client.get(f"/api/v1/providers/by-slug/{provider['slug']}")).json()
     assert {s["id"] for s in public["services"]} == {online["id"], hidden["id"]}
-    assert public["services"][0]["location"] == {"kind": "online"}
+    assert public["services"][0]["location"] == {"type": "online"}
     await client.patch(
         f"/api/v1/providers/{provider['id']}",
         json={"booking_page": {"shown_service_ids": [online["id"]], "accent_color": "#AA3300"}},
