@@ -15,7 +15,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +62,7 @@ from calisera.providers.schemas import (
 SOURCE = "providers"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_EVENT_AHEAD = timedelta(days=3653)
 
 
 class SlugTaken(Conflict):
@@ -612,6 +613,8 @@ def _service_values(
             errors.append(FieldError("starts_at", "required for event services"))
         elif check_start_future and values["starts_at"] <= _now():
             errors.append(FieldError("starts_at", "must be in the future"))
+        elif values["starts_at"] > _now() + MAX_EVENT_AHEAD:
+            errors.append(FieldError("starts_at", "must be within ten years from now"))
         if rec is not None:
             only_for("recurrence", "class")
     if kind == "class":
