@@ -312,7 +312,8 @@ async def create_provider(
             raise Forbidden("Only the platform admin may suspend a provider.")
     if owner_email is None:
         raise InvalidInput.field("owner_email", "required")
-    if data.booking_page and data.booking_page.shown_service_ids:
+    page = data.booking_page
+    if page and page.shown_service_ids:
         raise InvalidInput.field(
             "booking_page.shown_service_ids", "a new provider has no services yet"
         )
@@ -330,7 +331,7 @@ async def create_provider(
         contact_phone=data.contact.phone if data.contact else None,
         accent_color=data.booking_page.accent_color if data.booking_page else None,
         welcome_text=data.booking_page.welcome_text if data.booking_page else None,
-        shown_service_ids=None,
+        shown_service_ids=[] if page and page.shown_service_ids == [] else None,
         owner_email=owner_email.lower(),
         owner_subject=owner_subject,
         suspended=data.suspended,

@@ -226,3 +226,12 @@ async def test_bad_cursor_and_limit_are_422(client, admin_headers):
     assert r.json()["errors"][0]["field"] == "cursor"
     r = await client.get("/api/v1/providers?limit=0", headers=admin_headers)
     assert r.json()["errors"][0]["field"] == "limit"
+
+
+async def test_openapi_documents_the_providers_routes(client):
+    r = await client.get("/api/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert "/api/v1/providers/by-slug/{slug}" in paths
+    assert "/api/v1/providers/{provider_id}/availability" in paths
+    assert "/internal/v1/providers/services/{service_id}/schedule" in paths
