@@ -1,5 +1,25 @@
 """HTTP routes of the providers service: parse, authorize (in the service layer), call
-the domain, shape the answer. Routes own the transaction."""
+the domain, shape the answer. Routes own the transaction.
+
+What this service adds to ``shared/API.md`` (extensions, nothing contradicts it):
+
+- Provider bodies: ``photo_url``, ``logo_url``, ``contact: {email, phone}`` (phone in
+  international format, stored E.164), ``booking_page: {accent_color: "#rrggbb",
+  welcome_text, shown_service_ids: null | [ids]}`` (null = every active service),
+  ``suspended`` (admin only). ``owner_email`` may be omitted by a signed-in user (it is
+  theirs); only the admin may change it. PATCH answers the full record, and a PATCH
+  that changes nothing records no event and keeps ``version``.
+- Services: ``location`` is ``{"type": "in_person", "address"}``, ``{"type": "online",
+  "url"}`` or ``{"type": "phone", "phone"?}``; the public profile shows only the address
+  of in-person services (links and numbers travel with the booking). ``kind`` cannot
+  change. ``DELETE`` archives and answers the service (``active: false``); PATCH
+  ``{"active": true}`` restores it. ``GET .../services/{service_id}`` is added.
+- Availability adds ``time_off: [{"start", "end", "reason"?}]`` (naive local
+  date-times). Times are on a 5-minute grid; a day ends at 23:55 at the latest.
+- ``GET /api/v1/providers/{id}/qr-code[?format=png]``: the QR code of ``booking_url``
+  (public unless the provider is suspended), with ``ETag`` and ``Cache-Control``.
+- Lists (providers, services) are ordered by creation, ``limit`` 1-200 (default 50).
+"""
 
 from __future__ import annotations
 

@@ -339,23 +339,23 @@ class ProviderList(BaseModel):
 
 
 class InPersonLocation(Input):
-    kind: Literal["in_person"]
+    type: Literal["in_person"]
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class OnlineLocation(Input):
-    kind: Literal["online"]
+    type: Literal["online"]
     url: HttpUrl
 
 
 class PhoneLocation(Input):
     """By phone; ``phone`` is the number the customer calls, omitted = the provider calls."""
 
-    kind: Literal["phone"]
+    type: Literal["phone"]
     phone: Phone | None = None
 
 
-Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(discriminator="kind")]
+Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(discriminator="type")]
 
 
 class RecurrenceIn(Input):

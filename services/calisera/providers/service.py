@@ -15,7 +15,7 @@ import itertools
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,6 +62,7 @@ from calisera.providers.schemas import (
 SOURCE = "providers"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_EVENT_AHEAD = timedelta(days=3653)
 
 
 class SlugTaken(Conflict):
@@ -178,9 +179,9 @@ def public_location(location: dict[str, Any] | None) -> dict[str, Any] | None:
     """Addresses are public; meeting links and call-in numbers come with the booking."""
     if location is None:
         return None
-    if location.get("kind") == "in_person":
-        return {"kind": "in_person", "address": location.get("address")}
-    return {"kind": location.get("kind")}
+    if location.get("type") == "in_person":
+        return {"type": "in_person", "address": location.get("address")}
+    return {"type": location.get("type")}
 
 
 def public_service(s: Service) -> PublicService:
@@ -311,7 +312,8 @@ async def create_provider(
             raise Forbidden("Only the platform admin may suspend a provider.")
     if owner_email is None:
         raise InvalidInput.field("owner_email", "required")
-    if data.booking_page and data.booking_page.shown_service_ids:
+    page = data.booking_page
+    if page and page.shown_service_ids:
         raise InvalidInput.field(
             "booking_page.shown_service_ids", "a new provider has no services yet"
         )
@@ -329,7 +331,7 @@ async def create_provider(
         contact_phone=data.contact.phone if data.contact else None,
         accent_color=data.booking_page.accent_color if data.booking_page else None,
         welcome_text=data.booking_page.welcome_text if data.booking_page else None,
-        shown_service_ids=None,
+        shown_service_ids=[] if page and page.shown_service_ids == [] else None,
         owner_email=owner_email.lower(),
         owner_subject=owner_subject,
         suspended=data.suspended,
@@ -590,6 +592,8 @@ def _service_values(
     values["location"] = (
         location.model_dump(mode="json") if isinstance(location, BaseModel) else location
     )
+    if values["starts_at"] is not None:
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
     rec = fields.get("recurrence")
 
     def only_for(field: str, kinds: str) -> None:
@@ -610,6 +614,8 @@ def _service_values(
             errors.append(FieldError("starts_at", "required for event services"))
         elif check_start_future and values["starts_at"] <= _now():
             errors.append(FieldError("starts_at", "must be in the future"))
+        elif values["starts_at"] > _now() + MAX_EVENT_AHEAD:
+            errors.append(FieldError("starts_at", "must be within ten years from now"))
         if rec is not None:
             only_for("recurrence", "class")
     if kind == "class":
