@@ -21,12 +21,18 @@ from calisera.bookings.schemas import BusyTime
 from calisera.core.errors import NotFound
 from calisera.listing.cache import BUSY_TTL, CONFIG_TTL, Cache
 from calisera.providers.schemas import ScheduleConfig
-from calisera.scheduling import free_slots, zone
-from calisera.scheduling.model import AvailabilityQuery, ProviderSchedule, ServiceDefinition
+from calisera.scheduling import free_slots
+from calisera.scheduling.model import (
+    AvailabilityQuery,
+    BusyInterval,
+    OccurrenceSeats,
+    ProviderSchedule,
+    ServiceDefinition,
+)
 
 MAX_RANGE_DAYS = 62
 BUSY_MARGIN = timedelta(days=2)
-"""Busy time is read this far around the requested dates: it covers buffers, the
+"""Busy time is read this far around the bookable window: it covers buffers, the
 provider-local days a daily limit counts, and any offset between zones."""
 
 
@@ -68,6 +74,9 @@ class Listing:
         self.cache = cache
         self.clock = clock
         self._decoded: dict[uuid.UUID, _Decoded] = {}
+        self._busy_memo: dict[
+            uuid.UUID, tuple[bytes, tuple[BusyInterval, ...], tuple[OccurrenceSeats, ...]]
+        ] = {}
 
     async def _configuration(self, service_id: uuid.UUID) -> tuple[_Decoded, int]:
         """The service's configuration and its provider's generation: from the cache
@@ -121,10 +130,7 @@ class Listing:
         cached = await self.cache.get(key) if generation >= 0 else None
         if cached is not None:
             return cached
-        tz = zone(out_zone)
-        lo = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC) - BUSY_MARGIN
-        hi = datetime.combine(last, time(0), tzinfo=tz).astimezone(UTC) + BUSY_MARGIN
-        busy = await self.bookings.busy_time(config.provider_id, lo, hi)
+        busy, seats = await self._busy(decoded, generation)
         query = AvailabilityQuery(
             schedule=decoded.schedule,
             service=decoded.service,
@@ -132,8 +138,8 @@ class Listing:
             range_start=first,
             range_end=last,
             output_zone=out_zone,
-            busy=busy.busy_intervals(),
-            seats=busy.occurrence_seats(),
+            busy=busy,
+            seats=seats,
             other_services=decoded.blocking,
         )
         body = json.dumps(
@@ -153,6 +159,32 @@ class Listing:
         ).encode()
         await self.cache.set(key, body, BUSY_TTL)
         return body
+
+    async def _busy(
+        self, decoded: _Decoded, generation: int
+    ) -> tuple[tuple[BusyInterval, ...], tuple[OccurrenceSeats, ...]]:
+        """The provider's busy time over the whole bookable window (from yesterday to
+        the end of the service's booking window, plus margins), shared by every
+        request about that provider for ``BUSY_TTL`` and keyed by its generation."""
+        today = self.clock().astimezone(UTC).date()
+        lo = datetime.combine(today, time(0), tzinfo=UTC) - BUSY_MARGIN
+        days = decoded.service.booking_window_days + 1
+        hi = datetime.combine(today, time(0), tzinfo=UTC) + timedelta(days=days) + BUSY_MARGIN
+        provider = decoded.config.provider_id
+        key = f"busy:{provider}:{generation}:{lo.date().isoformat()}:{hi.date().isoformat()}"
+        raw = await self.cache.get(key) if generation >= 0 else None
+        if raw is None:
+            raw = (await self.bookings.busy_time(provider, lo, hi)).model_dump_json().encode()
+            await self.cache.set(key, raw, BUSY_TTL)
+        known = self._busy_memo.get(provider)
+        if known is not None and known[0] == raw:
+            return known[1], known[2]
+        busy_time = BusyTime.model_validate_json(raw)
+        found = (busy_time.busy_intervals(), busy_time.occurrence_seats())
+        if len(self._busy_memo) > 10_000:
+            self._busy_memo.clear()
+        self._busy_memo[provider] = (raw, *found)
+        return found
 
     async def invalidate(self, provider_id: uuid.UUID) -> None:
         await self.cache.bump(provider_id)
