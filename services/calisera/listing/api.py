@@ -10,10 +10,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.requests import Request
 from starlette.responses import Response
 
 from calisera.bookings.client import BookingsClient
-from calisera.core.dependencies import PlatformDep
 from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.listing.cache import create_cache, register_process_cache, unregister_process_cache
@@ -48,7 +48,7 @@ def _parse_date(name: str, value: str | None) -> date:
     ),
 )
 async def availability(
-    platform: PlatformDep,
+    request: Request,
     service_id: Annotated[str | None, Query()] = None,
     start: Annotated[str | None, Query()] = None,
     end: Annotated[str | None, Query()] = None,
@@ -71,7 +71,9 @@ async def availability(
             zone(timezone)
         except UnknownZone:
             raise InvalidInput.field("timezone", "unknown IANA time zone") from None
-    listing: Listing = platform.state["listing"]
+    # The platform straight from the app, not ``PlatformDep``: a sync dependency costs
+    # a worker-thread hop on the hottest route.
+    listing: Listing = request.app.state.platform.state["listing"]
     body = await listing.availability(sid, first, last, timezone)
     return Response(body, media_type="application/json")
 
