@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -44,8 +45,8 @@ from calisera.bookings.schemas import (
 )
 from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from calisera.core.events import new_event
-from calisera.core.outbox import record_event
+from calisera.core.events import EventEnvelope, new_event
+from calisera.core.outbox import OUTBOX_CHANNEL, record_event
 from calisera.providers.schemas import ScheduleConfig
 from calisera.scheduling.model import AvailabilityQuery
 
@@ -362,13 +363,25 @@ async def _record(
             occurred_at=now,
         )
     )
+    event = _event(row, event_type, actor, reason=reason, previous=previous)
+    await record_event(session, outbox, event)
+
+
+def _event(
+    row: Any,
+    event_type: str,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    previous: tuple[datetime, datetime] | None = None,
+) -> EventEnvelope:
     extra: dict[str, Any] = {"actor": actor.kind}
-    if reason is not None or action in ("cancel", "complete", "no_show"):
+    if reason is not None or event_type != "booking.created":
         extra["reason"] = reason
     if previous:
         extra["previous_start"] = previous[0].isoformat()
         extra["previous_end"] = previous[1].isoformat()
-    event = new_event(
+    return new_event(
         event_type,
         source="bookings",
         aggregate_id=row.id,
@@ -376,7 +389,6 @@ async def _record(
         provider_id=row.provider_id,
         data=_event_data(row, **extra),
     )
-    await record_event(session, outbox, event)
 
 
 async def _take_occurrence(
@@ -453,6 +465,49 @@ async def _release_occurrence(session: AsyncSession, occurrence_id: uuid.UUID, s
         )
 
 
+_CONFIRM_ONE_TO_ONE = sa.text(
+    """
+    WITH booking AS (
+        INSERT INTO bookings.bookings (
+            id, provider_id, service_id, service_kind, service_name, provider_name,
+            provider_timezone, start_at, end_at, buffer_before_minutes, buffer_after_minutes,
+            seats, status, customer_name, customer_email, customer_phone, customer_timezone,
+            notes, manage_token_hash, version, created_at, updated_at)
+        VALUES (
+            :id, :provider_id, :service_id, 'simple', :service_name, :provider_name,
+            :provider_timezone, :start_at, :end_at, :buffer_before_minutes,
+            :buffer_after_minutes, 1, 'confirmed', :customer_name, :customer_email,
+            :customer_phone, :customer_timezone, :notes, :manage_token_hash, 1,
+            :created_at, :created_at)
+        RETURNING *
+    ), block AS (
+        INSERT INTO bookings.busy_blocks (
+            provider_id, service_id, booking_id, start_at, end_at,
+            buffer_before_minutes, buffer_after_minutes, during)
+        SELECT provider_id, service_id, id, start_at, end_at,
+               buffer_before_minutes, buffer_after_minutes,
+               tstzrange(:busy_start, :busy_end, '[)')
+          FROM booking
+    ), history AS (
+        INSERT INTO bookings.booking_history (
+            booking_id, version, action, actor, actor_id, status, start_at, end_at, occurred_at)
+        SELECT id, 1, 'create', :actor, :actor_id, 'confirmed', start_at, end_at, created_at
+          FROM booking
+    ), event AS (
+        INSERT INTO bookings.outbox (
+            id, type, aggregate_id, aggregate_version, provider_id, occurred_at, envelope)
+        VALUES (:event_id, 'booking.created', :id, 1, :provider_id, :event_at,
+                CAST(:envelope AS jsonb))
+    )
+    SELECT booking.*, pg_notify(:channel, 'bookings') AS notified FROM booking
+    """
+)
+"""A one-to-one booking in one round trip: the booking, its busy block (the exclusion
+constraint decides), its history row and its ``booking.created`` outbox row with the
+same ``NOTIFY`` as :func:`calisera.core.outbox.record_event`. It is the hot path, and
+all-or-nothing like the rest: a conflict fails the whole statement."""
+
+
 async def create_booking(
     session: AsyncSession,
     config: ScheduleConfig,
@@ -467,56 +522,54 @@ async def create_booking(
     end = start + timedelta(minutes=service.duration_minutes)
     booking_id = uuid.uuid4()
     manage_token = secrets.token_urlsafe(32)
+    values: dict[str, Any] = {
+        "id": booking_id,
+        "provider_id": config.provider_id,
+        "service_id": service.id,
+        "service_kind": service.kind,
+        "service_name": service.name,
+        "provider_name": config.provider_name,
+        "provider_timezone": config.timezone,
+        "start_at": start,
+        "end_at": end,
+        "buffer_before_minutes": service.buffer_before_minutes,
+        "buffer_after_minutes": service.buffer_after_minutes,
+        "seats": request.seats,
+        "status": "confirmed",
+        "customer_name": request.customer.name,
+        "customer_email": str(request.customer.email),
+        "customer_phone": request.customer.phone,
+        "customer_timezone": request.customer.timezone,
+        "notes": request.notes,
+        "manage_token_hash": hash_manage_token(manage_token),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
-        occurrence_id = None
-        if service.kind != "simple":
-            occurrence_id = await _take_occurrence(session, config, start, end, request.seats)
+        if service.kind == "simple":
+            event = _event(SimpleNamespace(**values), "booking.created", actor)
+            row = (
+                await session.execute(
+                    _CONFIRM_ONE_TO_ONE,
+                    {
+                        **values,
+                        "busy_start": start - timedelta(minutes=service.buffer_before_minutes),
+                        "busy_end": end + timedelta(minutes=service.buffer_after_minutes),
+                        "actor": actor.kind,
+                        "actor_id": actor.id,
+                        "event_id": event.id,
+                        "event_at": event.occurred_at,
+                        "envelope": event.model_dump_json(),
+                        "channel": OUTBOX_CHANNEL,
+                    },
+                )
+            ).one()
+            return CreatedBooking(booking_out(row, manage_token), manage_token)
+        values["occurrence_id"] = await _take_occurrence(session, config, start, end, request.seats)
         row = (
-            await session.execute(
-                bookings.insert()
-                .values(
-                    id=booking_id,
-                    provider_id=config.provider_id,
-                    service_id=service.id,
-                    service_kind=service.kind,
-                    service_name=service.name,
-                    provider_name=config.provider_name,
-                    provider_timezone=config.timezone,
-                    occurrence_id=occurrence_id,
-                    start_at=start,
-                    end_at=end,
-                    buffer_before_minutes=service.buffer_before_minutes,
-                    buffer_after_minutes=service.buffer_after_minutes,
-                    seats=request.seats,
-                    status="confirmed",
-                    customer_name=request.customer.name,
-                    customer_email=str(request.customer.email),
-                    customer_phone=request.customer.phone,
-                    customer_timezone=request.customer.timezone,
-                    notes=request.notes,
-                    manage_token_hash=hash_manage_token(manage_token),
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .returning(*bookings.c)
-            )
+            await session.execute(bookings.insert().values(**values).returning(*bookings.c))
         ).one()
-        if occurrence_id is None:
-            await session.execute(
-                busy_blocks.insert().values(
-                    provider_id=config.provider_id,
-                    service_id=service.id,
-                    booking_id=booking_id,
-                    start_at=start,
-                    end_at=end,
-                    buffer_before_minutes=service.buffer_before_minutes,
-                    buffer_after_minutes=service.buffer_after_minutes,
-                    during=_busy_range(
-                        start, end, service.buffer_before_minutes, service.buffer_after_minutes
-                    ),
-                )
-            )
     except IntegrityError as exc:
         if _conflict(exc):
             raise SlotUnavailable("That time is already taken.", extra={"reason": "taken"}) from exc
