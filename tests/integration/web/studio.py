@@ -73,7 +73,7 @@ async def open_studio(
                 "duration_minutes": 60,
                 "price_text": "90 EUR",
                 "description": "One hour in the studio.",
-                "location": {"kind": "in_person", "address": "Oranienstraße 1, Berlin"},
+                "location": {"type": "in_person", "address": "Oranienstraße 1, Berlin"},
             },
         )
     )
