@@ -282,6 +282,30 @@ async def test_unbookable_start_returns_to_the_picker(
     assert "cannot be booked" in page.text and "data-start=" in page.text
 
 
+async def test_booking_two_seats_of_a_class_leaves_fewer_seats(
+    client: httpx.AsyncClient, studio: Studio
+) -> None:
+    klass = studio.klass["id"]
+    slot = (await free_slots(client, klass, ZONE, tomorrow(ZONE)))[0]
+    assert slot["seats_left"] == 6
+    form = await client.get(
+        f"/p/{studio.slug}/s/{klass}/book",
+        params={"start": slot["start"], "tz": ZONE, "seats_left": slot["seats_left"]},
+    )
+    assert form.status_code == 200 and '<option value="6"' in form.text
+    posted = await client.post(
+        f"/p/{studio.slug}/s/{klass}/book",
+        data={**form_of(form.text), **CUSTOMER, "seats": "2"},
+    )
+    assert posted.status_code == 303, posted.text
+    confirmation = await client.get(posted.headers["location"])
+    assert "Evening photo walk · 2 seats" in confirmation.text
+    picker = await client.get(
+        f"/p/{studio.slug}/s/{klass}", params={"tz": ZONE, "from": tomorrow(ZONE).isoformat()}
+    )
+    assert "4 seats left" in picker.text
+
+
 # --- managing a booking ------------------------------------------------------------
 
 
