@@ -149,7 +149,9 @@ async def provider_page(request: Request, slug: str, tz: str | None = None) -> R
     zone = views.customer_zone(tz, provider.timezone)
     return views.render(
         "provider.html",
-        **page_context(provider, zone, services=provider.bookable_services, tz=tz),
+        **page_context(
+            provider, zone, services=provider.bookable_services, tz=zone if tz else None
+        ),
     )
 
 
