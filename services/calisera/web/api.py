@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import json
 import re
 import secrets
 import uuid
@@ -32,6 +34,7 @@ from calisera.core.platform import Platform, ServiceSpec
 from calisera.web import views
 from calisera.web.clients import (
     Booking,
+    BookingConflict,
     BookingsClient,
     ListingClient,
     ProvidersClient,
@@ -285,6 +288,16 @@ async def booking_form(
     return render_form(provider, service, start=instant, tz=tz, seats_left=seats_left)
 
 
+def idempotency_key(nonce: str, body: dict[str, Any]) -> str:
+    """One key per form render *and* content: a double submit of the same form books once;
+    the same form sent again with other details (back button, edit, submit) is a new
+    request rather than a clash with the first one's key."""
+    if not _NONCE.match(nonce):
+        nonce = secrets.token_hex(16)
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return f"web-{nonce}-{digest}"
+
+
 def _form_field(api_field: str) -> str:
     """``customer.email`` -> ``email``; ``notes`` -> ``notes``."""
     return api_field.removeprefix("customer.")
@@ -350,7 +363,7 @@ async def book(
     }
     if notes.strip():
         body["notes"] = notes.strip()
-    key = f"web-{nonce}" if _NONCE.match(nonce) else f"web-{secrets.token_hex(16)}"
+    key = idempotency_key(nonce, body)
     try:
         booking = await clients_of(request).bookings.create_booking(body, idempotency_key=key)
     except SlotTaken:
@@ -425,11 +438,27 @@ async def manage_page(
 ) -> Response:
     provider = await load_provider(request, slug)
     booking = await load_booking(request, provider, booking_id, token)
+    assert token is not None
+    return render_manage(provider, booking, token=token, tz=tz, booked=booked, done=done)
+
+
+def render_manage(
+    provider: PublicProvider,
+    booking: Booking,
+    *,
+    token: str,
+    tz: str | None,
+    booked: str | None = None,
+    done: str | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
     zone = views.customer_zone(tz or booking.customer.timezone, provider.timezone)
     service = service_of(provider, booking)
     base = f"/p/{provider.slug}/manage/{booking.id}"
     return views.render(
         "manage.html",
+        status_code=status_code,
         **page_context(
             provider,
             zone,
@@ -439,6 +468,7 @@ async def manage_page(
             when=views.when_text(booking.start, booking.end, zone),
             just_booked=booked == "1",
             done=done,
+            message=message,
             token=token,
             manage_url=base + views.query(token=token),
             ics_url=f"{base}/booking.ics" + views.query(token=token),
@@ -481,9 +511,14 @@ async def cancel(
 ) -> Response:
     provider = await load_provider(request, slug)
     booking = await load_booking(request, provider, booking_id, token)
-    await clients_of(request).bookings.cancel_booking(
-        booking.id, token, reason.strip()[:2000] or None
-    )
+    try:
+        await clients_of(request).bookings.cancel_booking(
+            booking.id, token, reason.strip()[:2000] or None
+        )
+    except BookingConflict as exc:
+        return render_manage(
+            provider, booking, token=token, tz=tz, message=exc.detail, status_code=409
+        )
     return RedirectResponse(
         f"/p/{provider.slug}/manage/{booking.id}"
         + views.query(token=token, tz=tz or None, done="cancelled"),
@@ -540,6 +575,10 @@ async def reschedule(
             await clients_of(request).bookings.reschedule_booking(booking.id, token, instant)
         except SlotTaken:
             message, status_code = "Sorry, that time was just taken. Please pick another one.", 409
+        except BookingConflict as exc:
+            return render_manage(
+                provider, booking, token=token, tz=tz, message=exc.detail, status_code=409
+            )
         except InvalidInput as exc:
             message = f"That time cannot be booked: {exc.detail}. Please pick another one."
             status_code = 422

@@ -157,6 +157,12 @@ class BookingInProgress(Conflict):
     slug = "booking-in-progress"
 
 
+class BookingConflict(Conflict):
+    """The booking cannot change that way now (e.g. too close to its start)."""
+
+    slug = "booking-conflict"
+
+
 class BookingCustomer(Lenient):
     name: str
     email: str
@@ -201,7 +207,7 @@ class BookingsClient(ServiceClient):
                 json=body,
                 headers={"Idempotency-Key": idempotency_key},
             )
-            if response.status_code == 409 and not _is_slot_unavailable(response):
+            if response.status_code == 409 and _problem_is(response, "idempotency-in-flight"):
                 if attempt < in_flight_retries:
                     await asyncio.sleep(0.1)
                     continue
@@ -266,8 +272,8 @@ def _problem_detail(response: httpx.Response) -> str | None:
     return str(detail) if detail else None
 
 
-def _is_slot_unavailable(response: httpx.Response) -> bool:
-    return str(_problem(response).get("type", "")).endswith("/slot-unavailable")
+def _problem_is(response: httpx.Response, slug: str) -> bool:
+    return str(_problem(response).get("type", "")).endswith(f"/{slug}")
 
 
 def _raise_for_status(response: httpx.Response) -> None:
@@ -284,7 +290,11 @@ def _raise_for_status(response: httpx.Response) -> None:
     if status in (401, 403, 404):
         raise NotFound(detail)
     if status == 409:
-        raise SlotTaken(detail)
+        raise (
+            SlotTaken(detail)
+            if _problem_is(response, "slot-unavailable")
+            else BookingConflict(detail)
+        )
     if status == 422:
         errors = [
             FieldError(str(e.get("field", "")), str(e.get("message", "")))

@@ -212,6 +212,22 @@ async def test_simultaneous_double_submit_books_once(
     assert len(listed.json()["items"]) == 1
 
 
+async def test_resubmitting_an_edited_form_is_a_new_request_not_a_key_clash(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    """Back button, change the name, submit again: the first booking holds the slot."""
+    slot = (await free_slots(client, studio.simple["id"], ZONE, tomorrow(ZONE)))[0]
+    form = form_of(await open_form(client, studio, slot["start"], ZONE))
+    url = f"/p/{studio.slug}/s/{studio.simple['id']}/book"
+    assert (await client.post(url, data={**form, **CUSTOMER})).status_code == 303
+    again = await client.post(url, data={**form, **CUSTOMER, "name": "Ada King"})
+    assert again.status_code == 409 and "just taken" in again.text
+    listed = await client.get(
+        f"/api/v1/providers/{studio.provider['id']}/bookings", headers=admin_headers
+    )
+    assert [b["customer"]["name"] for b in listed.json()["items"]] == ["Ada Lovelace"]
+
+
 async def test_taken_slot_rerenders_the_picker_with_a_message(
     client: httpx.AsyncClient, studio: Studio
 ) -> None:
@@ -345,6 +361,36 @@ async def test_customer_cancels_with_a_reason_and_the_time_is_free_again(
     assert "Booking cancelled" in page.text and "Cancelled" in page.text
     remaining = await free_slots(client, studio.simple["id"], NEW_YORK, first)
     assert slot["start"] in [s["start"] for s in remaining]
+
+
+async def test_cancelling_inside_the_notice_period_explains_why_not(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    strict = await client.post(
+        f"/api/v1/providers/{studio.provider['id']}/services",
+        headers=admin_headers,
+        json={
+            "name": "Wedding shoot",
+            "kind": "simple",
+            "duration_minutes": 60,
+            "cancellation_notice_minutes": 60 * 24 * 30,
+        },
+    )
+    assert strict.status_code == 201, strict.text
+    service_id = strict.json()["id"]
+    slot = (await free_slots(client, service_id, ZONE, tomorrow(ZONE)))[0]
+    form = await client.get(
+        f"/p/{studio.slug}/s/{service_id}/book", params={"start": slot["start"], "tz": ZONE}
+    )
+    posted = await client.post(
+        f"/p/{studio.slug}/s/{service_id}/book", data={**form_of(form.text), **CUSTOMER}
+    )
+    assert posted.status_code == 303, posted.text
+    parts = urlsplit(posted.headers["location"])
+    token = parse_qs(parts.query)["token"][0]
+    refused = await client.post(parts.path + "/cancel", data={"token": token, "tz": ZONE})
+    assert refused.status_code == 409
+    assert 'role="alert"' in refused.text and "Confirmed" in refused.text
 
 
 async def test_customer_reschedules_to_another_free_slot(
