@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import json
 import re
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from calisera.core.errors import InvalidInput, NotFound, ServiceUnavailable
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.web import views
+from calisera.web.booking_form import FIELDS, BookingForm, form_errors, new_nonce
 from calisera.web.clients import (
     Booking,
     BookingConflict,
@@ -46,8 +44,6 @@ from calisera.web.clients import (
 router = APIRouter(include_in_schema=False)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_NONCE = re.compile(r"^[0-9a-f]{32}$")
-FORM_FIELDS = ("name", "email", "phone", "notes", "seats")
 
 
 @dataclass
@@ -259,8 +255,8 @@ def render_form(
             start_iso=start.isoformat(),
             when=views.when_text(start, end, zone),
             tz=tz,
-            nonce=secrets.token_hex(16),
-            values={k: "" for k in FORM_FIELDS} | (values or {}),
+            nonce=new_nonce(),
+            values={k: "" for k in FIELDS} | (values or {}),
             errors=errors or {},
             message=message,
             max_seats=max(1, min(seats_left or service.capacity, 10)),
@@ -288,103 +284,60 @@ async def booking_form(
     return render_form(provider, service, start=instant, tz=tz, seats_left=seats_left)
 
 
-def idempotency_key(nonce: str, body: dict[str, Any]) -> str:
-    """One key per form render *and* content: a double submit of the same form books once;
-    the same form sent again with other details (back button, edit, submit) is a new
-    request rather than a clash with the first one's key."""
-    if not _NONCE.match(nonce):
-        nonce = secrets.token_hex(16)
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-    return f"web-{nonce}-{digest}"
-
-
-def _form_field(api_field: str) -> str:
-    """``customer.email`` -> ``email``; ``notes`` -> ``notes``."""
-    return api_field.removeprefix("customer.")
-
-
 @router.post("/p/{slug}/s/{service_id}/book")
 @html_errors
 async def book(
-    request: Request,
-    slug: str,
-    service_id: str,
-    start: Annotated[str, Form()] = "",
-    tz: Annotated[str, Form()] = "",
-    nonce: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    email: Annotated[str, Form()] = "",
-    phone: Annotated[str, Form()] = "",
-    notes: Annotated[str, Form()] = "",
-    seats: Annotated[str, Form()] = "1",
+    request: Request, slug: str, service_id: str, form: Annotated[BookingForm, Form()]
 ) -> Response:
     provider = await load_provider(request, slug)
     service = provider.service(parse_uuid(service_id))
-    instant = parse_instant(start)
+    instant = parse_instant(form.start)
+    zone = views.customer_zone(form.tz, provider.timezone)
     if instant is None:
         return await render_picker(
             request,
             provider,
             service,
-            tz=tz,
+            tz=form.tz,
             start_from=None,
             message="Please pick a time first.",
             status_code=422,
         )
-    values = {"name": name, "email": email, "phone": phone, "notes": notes, "seats": seats}
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = "Please enter your name."
-    if not email.strip():
-        errors["email"] = "Please enter your e-mail address."
-    seat_count = int(seats) if seats.strip().isdigit() else 0
-    if seat_count < 1:
-        errors["seats"] = "Please choose how many seats."
-    if errors:
+    missing = form.missing()
+    if missing:
         return render_form(
             provider,
             service,
             start=instant,
-            tz=tz,
+            tz=form.tz,
             seats_left=None,
-            values=values,
-            errors=errors,
+            values=form.values(),
+            errors=missing,
             status_code=422,
         )
-    zone = views.customer_zone(tz, provider.timezone)
-    customer: dict[str, Any] = {"name": name.strip(), "email": email.strip(), "timezone": zone}
-    if phone.strip():
-        customer["phone"] = phone.strip()
-    body: dict[str, Any] = {
-        "service_id": str(service.id),
-        "start": instant.isoformat(),
-        "seats": seat_count,
-        "customer": customer,
-    }
-    if notes.strip():
-        body["notes"] = notes.strip()
-    key = idempotency_key(nonce, body)
+    body = form.request_body(service.id, instant, zone)
     try:
-        booking = await clients_of(request).bookings.create_booking(body, idempotency_key=key)
+        booking = await clients_of(request).bookings.create_booking(
+            body, idempotency_key=form.idempotency_key(body)
+        )
     except SlotTaken:
         return await render_picker(
             request,
             provider,
             service,
-            tz=tz,
+            tz=form.tz,
             start_from=views.local(instant, zone).date().isoformat(),
             message="Sorry, that time was just taken. Please pick another one.",
             status_code=409,
         )
     except InvalidInput as exc:
-        field_errors = {_form_field(e.field): e.message for e in exc.errors}
-        form_errors = {k: v for k, v in field_errors.items() if k in FORM_FIELDS}
-        if not form_errors:
+        errors, about_something_else = form_errors(exc.errors)
+        if not errors:
             return await render_picker(
                 request,
                 provider,
                 service,
-                tz=tz,
+                tz=form.tz,
                 start_from=views.local(instant, zone).date().isoformat(),
                 message=f"That time cannot be booked: {exc.detail}. Please pick another one.",
                 status_code=422,
@@ -393,11 +346,11 @@ async def book(
             provider,
             service,
             start=instant,
-            tz=tz,
+            tz=form.tz,
             seats_left=None,
-            values=values,
-            errors=form_errors,
-            message=exc.detail if field_errors.keys() - form_errors.keys() else None,
+            values=form.values(),
+            errors=errors,
+            message=exc.detail if about_something_else else None,
             status_code=422,
         )
     return RedirectResponse(
