@@ -322,6 +322,9 @@ class ProviderOut(BaseModel):
     contact: ContactOut
     booking_page: BookingPageOut
     owner_email: str
+    owner_subject: str | None
+    """The owner's user id when they created the provider themselves (admin-created
+    providers are owned by e-mail until then)."""
     suspended: bool
     booking_url: str
     qr_code_url: str

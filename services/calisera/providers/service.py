@@ -127,6 +127,7 @@ def provider_out(p: Provider, settings: Settings) -> ProviderOut:
             else None,
         ),
         owner_email=p.owner_email,
+        owner_subject=p.owner_subject,
         suspended=p.suspended,
         booking_url=booking_url(settings, p.slug),
         qr_code_url=qr_code_url(settings, p.id),
@@ -488,6 +489,31 @@ async def update_provider(
         data=data,
     )
     return p
+
+
+async def delete_provider(
+    session: AsyncSession, provider_id: uuid.UUID, principal: Principal, settings: Settings
+) -> None:
+    """Remove a provider with its services and availability (platform admin only: the
+    operator's ``Delete`` policy). Bookings live in the bookings service and stay; the
+    ``provider.deleted`` event tells consumers. Owners cannot delete; they ask the
+    platform (or the admin suspends instead, which keeps everything)."""
+    principal.require_admin()
+    p = await session.get(Provider, provider_id, with_for_update=True)
+    if p is None:
+        raise NotFound(f"No provider {provider_id}.")
+    data = _provider_event_data(p, settings)
+    version = p.version + 1
+    await session.delete(p)
+    await session.flush()
+    await _emit(
+        session,
+        "provider.deleted",
+        aggregate_id=provider_id,
+        aggregate_version=version,
+        provider_id=provider_id,
+        data=data,
+    )
 
 
 async def public_profile(
