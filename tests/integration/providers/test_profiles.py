@@ -36,6 +36,7 @@ async def test_signed_in_user_becomes_owner(client, auth_headers):
     )
     assert r.status_code == 201, r.text
     assert r.json()["owner_email"] == "barber@example.com"
+    assert r.json()["owner_subject"] == "user-Barber@Example.com"
     mine = await client.get("/api/v1/providers", headers=headers)
     assert [p["slug"] for p in mine.json()["items"]] == ["the-barber"]
 
