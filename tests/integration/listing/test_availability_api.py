@@ -337,3 +337,14 @@ async def test_with_redis_a_booked_slot_is_not_offered_again(settings: Settings)
             assert r.status_code == 201, r.text
             after = await slots(c, service["id"])
     assert before[0]["start"] not in {s["start"] for s in after}
+
+
+async def test_openapi_documents_the_query_parameters(client):
+    r = await client.get("/api/openapi.json")
+    operation = r.json()["paths"]["/api/v1/availability"]["get"]
+    assert [(p["name"], p["required"]) for p in operation["parameters"]] == [
+        ("service_id", True),
+        ("start", True),
+        ("end", True),
+        ("timezone", False),
+    ]
