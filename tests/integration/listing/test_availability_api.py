@@ -348,3 +348,17 @@ async def test_openapi_documents_the_query_parameters(client):
         ("end", True),
         ("timezone", False),
     ]
+
+
+async def test_concurrent_first_requests_get_one_consistent_answer(client, admin_headers):
+    import asyncio
+
+    _, service = await make_service(client, admin_headers)
+    first, last = next_week()
+    params = {"service_id": service["id"], "start": str(first), "end": str(last)}
+    answers = await asyncio.gather(
+        *(client.get("/api/v1/availability", params=params) for _ in range(20))
+    )
+    assert {r.status_code for r in answers} == {200}
+    assert len({r.content for r in answers}) == 1
+    assert len(answers[0].json()["slots"]) == 7 * 8
