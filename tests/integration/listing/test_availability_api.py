@@ -337,3 +337,28 @@ async def test_with_redis_a_booked_slot_is_not_offered_again(settings: Settings)
             assert r.status_code == 201, r.text
             after = await slots(c, service["id"])
     assert before[0]["start"] not in {s["start"] for s in after}
+
+
+async def test_openapi_documents_the_query_parameters(client):
+    r = await client.get("/api/openapi.json")
+    operation = r.json()["paths"]["/api/v1/availability"]["get"]
+    assert [(p["name"], p["required"]) for p in operation["parameters"]] == [
+        ("service_id", True),
+        ("start", True),
+        ("end", True),
+        ("timezone", False),
+    ]
+
+
+async def test_concurrent_first_requests_get_one_consistent_answer(client, admin_headers):
+    import asyncio
+
+    _, service = await make_service(client, admin_headers)
+    first, last = next_week()
+    params = {"service_id": service["id"], "start": str(first), "end": str(last)}
+    answers = await asyncio.gather(
+        *(client.get("/api/v1/availability", params=params) for _ in range(20))
+    )
+    assert {r.status_code for r in answers} == {200}
+    assert len({r.content for r in answers}) == 1
+    assert len(answers[0].json()["slots"]) == 7 * 8
