@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -113,41 +114,53 @@ class FixedSchedules:
 # --- server process ---
 
 
-def serve(database_url: str, port: int, plan_file: str, log_level: str) -> None:
-    import uvicorn
+def bench_app() -> Any:
+    """uvicorn factory: the bookings service with the fixed schedule source installed."""
+    import contextlib
 
-    from calisera.assembly import build_app
+    from calisera.assembly import service_spec
+    from calisera.core.app import create_app
     from calisera.core.logging import configure_logging
+    from calisera.core.platform import ServiceSpec
     from calisera.core.settings import Settings
 
+    log_level = os.environ.get("BENCH_LOG_LEVEL", "INFO")
+    configure_logging(log_level, json=True)
     settings = Settings.model_validate(
         {
-            "database_url": database_url,
+            "database_url": os.environ["BENCH_DATABASE_URL"],
             "admin_token": ADMIN_TOKEN,
-            "log_json": True,
             "log_level": log_level,
             "providers_url": "http://127.0.0.1:9",  # replaced by the fixed source below
-            "db_pool_size": 20,
+            "db_pool_size": int(os.environ.get("BENCH_POOL_SIZE", "20")),
             "db_max_overflow": 0,
         }
     )
-    configure_logging(log_level, json=True)
-    app = build_app(settings, ["bookings"])
-    entries = json.loads(Path(plan_file).read_text())
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+    entries = json.loads(Path(os.environ["BENCH_PLAN"]).read_text())
+
+    @contextlib.asynccontextmanager
+    async def fixed_schedules(platform: Any) -> Any:
+        platform.state["bookings"].schedules = FixedSchedules(entries)
+        yield
+
+    return create_app(
+        [service_spec("bookings"), ServiceSpec(name="bench", lifespan=fixed_schedules)],
+        settings,
     )
-    server = uvicorn.Server(config)
 
-    async def main() -> None:
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.05)
-        app.state.platform.state["bookings"].schedules = FixedSchedules(entries)
-        print("ready", flush=True)
-        await task
 
-    asyncio.run(main())
+def serve(port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "bench.bookings:bench_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 # --- load process ---
@@ -198,6 +211,20 @@ def load(url: str, jobs_file: str, concurrency: int) -> None:
 
 
 # --- orchestration ---
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[Any]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the bookings server exited at start-up")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the bookings server did not start in 60 s")
 
 
 def _free_port() -> int:
@@ -280,6 +307,24 @@ def pgbench_reference(server_url: str, seconds: int, clients: int) -> dict[str, 
     }
 
 
+def _postgres_cpu(pgdata: Path) -> float:
+    """CPU seconds used so far by this PostgreSQL server and its live backends."""
+    return _tree_cpu(int((pgdata / "postmaster.pid").read_text().split()[0]))
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live children."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _overlaps(conn: psycopg.Connection) -> int:
     row = conn.execute(
         """
@@ -294,10 +339,11 @@ def _overlaps(conn: psycopg.Connection) -> int:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url
+
     from calisera.core.database import libpq_url
     from calisera.core.embedded import EmbeddedPostgres
     from calisera.core.migrations import upgrade_all
-    from sqlalchemy.engine import make_url
 
     pg = EmbeddedPostgres(ROOT / ".calisera" / "bench-postgres")
     server_url = libpq_url(pg.start())
@@ -319,34 +365,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         (work / "plan.json").write_text(json.dumps(entries))
         port = _free_port()
         env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        server_env = {
+            **env,
+            "BENCH_DATABASE_URL": db_url,
+            "BENCH_PLAN": str(work / "plan.json"),
+            "BENCH_LOG_LEVEL": args.server_log_level,
+            "BENCH_POOL_SIZE": str(max(4, args.concurrency // args.workers)),
+        }
         server_proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "bench.bookings",
                 "serve",
-                "--database-url",
-                db_url,
                 "--port",
                 str(port),
-                "--plan",
-                str(work / "plan.json"),
-                "--log-level",
-                args.server_log_level,
+                "--workers",
+                str(args.workers),
             ],
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            text=True,
             cwd=ROOT,
-            env=env,
+            env=server_env,
         )
-        assert server_proc.stdout is not None
-        for line in server_proc.stdout:
-            if line.strip() == "ready":
-                break
-        else:
-            raise RuntimeError("the bookings server did not start")
         url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, server_proc)
 
         def load_run(jobs: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
             (work / "jobs.json").write_text(json.dumps(jobs))
@@ -376,7 +419,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         warm = _jobs(entries, args.providers * 4, day + timedelta(days=300))
         load_run(warm, args.concurrency)
         print("distinct slots ...", file=sys.stderr)
+        before = _tree_cpu(server_proc.pid)
+        pg_before = _postgres_cpu(pg.pgdata)
         throughput = load_run(_jobs(entries, args.requests, day), args.concurrency)
+        created = max(1, throughput["statuses"].get("201", 0))
+        throughput["server_cpu_ms_per_booking"] = round(
+            (_tree_cpu(server_proc.pid) - before) * 1000 / created, 3
+        )
+        throughput["postgres_cpu_ms_per_booking"] = round(
+            (_postgres_cpu(pg.pgdata) - pg_before) * 1000 / created, 3
+        )
 
         print("same-slot storm ...", file=sys.stderr)
         storm_slot = day + timedelta(days=200)
@@ -386,7 +438,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with psycopg.connect(db_url) as conn:
             overlaps = _overlaps(conn)
             row = conn.execute(
-                "SELECT count(*) FROM bookings.bookings WHERE start_at = %s AND status = 'confirmed'",
+                "SELECT count(*) FROM bookings.bookings"
+                " WHERE start_at = %s AND status = 'confirmed'",
                 (storm_slot,),
             ).fetchone()
             storm_confirmed = int(row[0]) if row else -1
@@ -405,7 +458,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "bookings",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2)},
-        "http": {**throughput, "concurrency": args.concurrency, "providers": args.providers},
+        "http": {
+            **throughput,
+            "concurrency": args.concurrency,
+            "providers": args.providers,
+            "server_workers": args.workers,
+            "server_log_level": args.server_log_level,
+        },
         "target_per_s": TARGET_PER_SECOND,
         "meets_target": throughput["created_per_s"] >= TARGET_PER_SECOND,
         "pgbench_reference": reference,
@@ -422,36 +481,59 @@ def write(result: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "bookings.json").write_text(json.dumps(result, indent=2) + "\n")
     http, ref, storm = result["http"], result["pgbench_reference"], result["same_slot_storm"]
-    md = f"""# Bookings throughput ({result["measured_at"]})
-
-Machine: {result["machine"]["cpus"]} CPUs (shared), 1-minute load {result["machine"]["load_avg_1m"]}.
-
-| measure | value |
-|---|---|
-| bookings created through HTTP | **{http["created_per_s"]}/s** ({http["statuses"]}, {http["requests"]} requests, concurrency {http["concurrency"]}, {http["providers"]} providers) |
-| latency p50 / p99 | {http["p50_ms"]} ms / {http["p99_ms"]} ms |
-| target | {result["target_per_s"]}/s — {"met" if result["meets_target"] else "NOT met"} |
-| pgbench reference (raw INSERT, exclusion constraint, {ref["clients"]} clients) | {ref["tps"]} tx/s, {ref["latency_avg_ms"]} ms average |
-| ratio HTTP / pgbench | {result["ratio_to_pgbench"]} |
-| same-slot storm | {storm["requests"]} requests → {storm["statuses"]}; confirmed for the slot: {storm["confirmed_for_slot"]} |
-| overlapping confirmed bookings (SQL check) | {storm["overlapping_confirmed_pairs"]} |
-
-Server: one uvicorn process serving the bookings service; load: a separate process
-(asyncio + httpx). One booking = validation with the scheduling engine against the
-provider's busy time, then one transaction (booking row, busy block under the exclusion
-constraint, history row, outbox event). See `bench/bookings.py`.
-"""
-    (RESULTS / "bookings.md").write_text(md)
+    machine = result["machine"]
+    met = "met" if result["meets_target"] else "NOT met"
+    rows = [
+        (
+            "bookings created through HTTP",
+            f"**{http['created_per_s']}/s** ({http['statuses']}, {http['requests']} requests,"
+            f" concurrency {http['concurrency']}, {http['providers']} providers,"
+            f" {http['server_workers']} server workers)",
+        ),
+        ("latency p50 / p99", f"{http['p50_ms']} ms / {http['p99_ms']} ms"),
+        (
+            "CPU per booking",
+            f"server {http['server_cpu_ms_per_booking']} ms,"
+            f" PostgreSQL {http['postgres_cpu_ms_per_booking']} ms",
+        ),
+        ("target", f"{result['target_per_s']}/s: {met}"),
+        (
+            f"pgbench reference (raw INSERT, exclusion constraint, {ref['clients']} clients)",
+            f"{ref['tps']} tx/s, {ref['latency_avg_ms']} ms average",
+        ),
+        ("ratio HTTP / pgbench", str(result["ratio_to_pgbench"])),
+        (
+            "same-slot storm",
+            f"{storm['requests']} requests: {storm['statuses']};"
+            f" confirmed for the slot: {storm['confirmed_for_slot']}",
+        ),
+        ("overlapping confirmed bookings (SQL check)", str(storm["overlapping_confirmed_pairs"])),
+    ]
+    lines = [
+        f"# Bookings throughput ({result['measured_at']})",
+        "",
+        f"Machine: {machine['cpus']} CPUs shared with other work;"
+        f" 1-minute load average at the end: {machine['load_avg_1m']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in rows),
+        "",
+        "Server: uvicorn serving the bookings service; load: a separate process (asyncio +",
+        "httpx). One booking = validation with the scheduling engine against the provider's",
+        "busy time, then one transaction (booking row, busy block under the exclusion",
+        "constraint, history row, outbox event). See `bench/bookings.py`.",
+        "",
+    ]
+    (RESULTS / "bookings.md").write_text("\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bookings")
     sub = parser.add_subparsers(dest="cmd")
     s = sub.add_parser("serve")
-    s.add_argument("--database-url", required=True)
     s.add_argument("--port", type=int, required=True)
-    s.add_argument("--plan", required=True)
-    s.add_argument("--log-level", default="INFO")
+    s.add_argument("--workers", type=int, default=1)
     lo = sub.add_parser("load")
     lo.add_argument("--url", required=True)
     lo.add_argument("--jobs", required=True)
@@ -459,6 +541,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--providers", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--storm", type=int, default=200)
     parser.add_argument("--pgbench-seconds", type=int, default=8)
     parser.add_argument(
@@ -466,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.cmd == "serve":
-        serve(args.database_url, args.port, args.plan, args.log_level)
+        serve(args.port, args.workers)
     elif args.cmd == "load":
         load(args.url, args.jobs, args.concurrency)
     else:

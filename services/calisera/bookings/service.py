@@ -48,7 +48,7 @@ from calisera.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from calisera.core.events import EventEnvelope, new_event
 from calisera.core.outbox import OUTBOX_CHANNEL, record_event
 from calisera.providers.schemas import ScheduleConfig
-from calisera.scheduling.model import AvailabilityQuery
+from calisera.scheduling.model import AvailabilityQuery, BusyInterval, OccurrenceSeats
 
 ActorKind = Literal["customer", "owner", "admin"]
 _CONFLICT_SQLSTATES = frozenset({"23P01", "23514"})  # exclusion violation, CHECK violation
@@ -186,41 +186,46 @@ def resolve_actor(
     raise BookingNotFound()
 
 
+_BUSY = sa.text(
+    """
+    SELECT k.service_id, k.start_at, k.end_at, k.buffer_before_minutes,
+           k.buffer_after_minutes, k.occurrence_id,
+           coalesce(o.seats_taken, b.seats) AS seats
+      FROM bookings.busy_blocks k
+      LEFT JOIN bookings.bookings b ON b.id = k.booking_id
+      LEFT JOIN bookings.occurrences o ON o.id = k.occurrence_id
+     WHERE k.provider_id = :provider_id
+       AND k.during && tstzrange(:start, :end, '[)')
+       AND k.booking_id IS DISTINCT FROM :exclude
+     ORDER BY k.start_at
+    """
+)
+"""Busy blocks of one provider overlapping a range: served by the GiST index of the
+exclusion constraint (``provider_id WITH =, during WITH &&``)."""
+
+
+async def _busy_rows(
+    session: AsyncSession,
+    provider_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    exclude_booking_id: uuid.UUID | None,
+) -> Sequence[Any]:
+    result = await session.execute(
+        _BUSY,
+        {"provider_id": provider_id, "start": start, "end": end, "exclude": exclude_booking_id},
+    )
+    return result.all()
+
+
 async def busy_time(
     session: AsyncSession,
     provider_id: uuid.UUID,
     start: datetime,
     end: datetime,
-    *,
-    exclude_booking_id: uuid.UUID | None = None,
 ) -> BusyTime:
-    """The provider's busy blocks overlapping ``[start, end)`` (buffers included): one
-    query on the exclusion constraint's GiST index."""
-    b = busy_blocks
-    query = (
-        sa.select(
-            b.c.service_id,
-            b.c.start_at,
-            b.c.end_at,
-            b.c.buffer_before_minutes,
-            b.c.buffer_after_minutes,
-            b.c.occurrence_id,
-            sa.func.coalesce(occurrences.c.seats_taken, bookings.c.seats).label("seats"),
-        )
-        .select_from(
-            b.outerjoin(bookings, bookings.c.id == b.c.booking_id).outerjoin(
-                occurrences, occurrences.c.id == b.c.occurrence_id
-            )
-        )
-        .where(
-            b.c.provider_id == provider_id,
-            b.c.during.op("&&")(sa.func.tstzrange(start, end, "[)")),
-        )
-        .order_by(b.c.start_at)
-    )
-    if exclude_booking_id is not None:
-        query = query.where(b.c.booking_id.is_distinct_from(exclude_booking_id))
-    rows = (await session.execute(query)).all()
+    """The provider's busy blocks overlapping ``[start, end)`` (buffers included)."""
+    rows = await _busy_rows(session, provider_id, start, end, None)
     return BusyTime(
         provider_id=provider_id,
         start=start,
@@ -268,12 +273,8 @@ async def check_start(
     day = start.astimezone(zone).date()
     window_start = datetime.combine(day - timedelta(days=1), datetime.min.time(), zone)
     window_end = datetime.combine(day + timedelta(days=2), datetime.min.time(), zone)
-    busy = await busy_time(
-        session,
-        config.provider_id,
-        window_start,
-        window_end,
-        exclude_booking_id=exclude_booking_id,
+    rows = await _busy_rows(
+        session, config.provider_id, window_start, window_end, exclude_booking_id
     )
     query = AvailabilityQuery(
         schedule=config.provider_schedule(),
@@ -282,8 +283,22 @@ async def check_start(
         range_start=day,
         range_end=day,
         output_zone=config.timezone,
-        busy=busy.busy_intervals(),
-        seats=busy.occurrence_seats(),
+        busy=tuple(
+            BusyInterval(
+                start=r.start_at,
+                end=r.end_at,
+                buffer_before_minutes=r.buffer_before_minutes,
+                buffer_after_minutes=r.buffer_after_minutes,
+                service_id=r.service_id,
+                seats=r.seats,
+            )
+            for r in rows
+        ),
+        seats=tuple(
+            OccurrenceSeats(r.service_id, r.start_at, r.seats)
+            for r in rows
+            if r.occurrence_id is not None
+        ),
         other_services=config.blocking_services(),
     )
     try:
