@@ -150,9 +150,28 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             assert await page.get_by_role("link", name="Add to calendar").count() == 1
             await page.screenshot(path="/tmp/calisera-web-confirmation.png", full_page=True)
 
+            manage_url = page.url
+
             await page.goto(picker_url)
             await page.locator("a.slot").first.wait_for()
             assert await page.locator(f'[data-start="{start_iso}"]').count() == 0
+
+            # the manage link: move the booking, then cancel it
+            await page.goto(manage_url)
+            await page.get_by_role("link", name="Change time").click()
+            await page.get_by_role("heading", name="Move your booking").wait_for()
+            new_slot = page.locator("button.slot").first
+            new_iso = await new_slot.get_attribute("data-start")
+            assert new_iso is not None and new_iso != start_iso
+            await new_slot.click()
+            await page.get_by_role("heading", name="Booking moved").wait_for()
+            moved = datetime.fromisoformat(new_iso).astimezone(ZoneInfo(NEW_YORK))
+            assert moved.strftime("%H:%M") in await page.locator(".booking-when").inner_text()
+            await page.get_by_text("Cancel this booking").click()
+            await page.get_by_label("Reason").fill("Plans changed")
+            await page.get_by_role("button", name="Cancel booking").click()
+            await page.get_by_role("heading", name="Booking cancelled").wait_for()
+            await page.screenshot(path="/tmp/calisera-web-cancelled.png", full_page=True)
         finally:
             await browser.close()
     assert foreign == [], "the pages fetched something from another origin"
