@@ -930,6 +930,30 @@ async def _load_availability(session: AsyncSession, provider_id: uuid.UUID) -> A
     return _availability_out(*row)
 
 
+def _normalized_availability(data: AvailabilityIn) -> AvailabilityOut:
+    """``data`` in the order it is read back (weekday/start, date, start)."""
+    return AvailabilityOut.model_validate(
+        {
+            "weekly": sorted(
+                (r.model_dump() for r in data.weekly), key=lambda r: (r["weekday"], r["start"])
+            ),
+            "overrides": sorted(
+                (
+                    {
+                        "date": o.date,
+                        "intervals": sorted(
+                            (i.model_dump() for i in o.intervals), key=lambda i: i["start"]
+                        ),
+                    }
+                    for o in data.overrides
+                ),
+                key=lambda o: o["date"],
+            ),
+            "time_off": sorted((t.model_dump() for t in data.time_off), key=lambda t: t["start"]),
+        }
+    )
+
+
 async def get_availability(
     session: AsyncSession, provider_id: uuid.UUID, principal: Principal
 ) -> AvailabilityOut:
@@ -943,6 +967,9 @@ async def put_availability(
     """Replace the provider's hours, overrides and time off (wall clock, as given)."""
     p = await managed_provider(session, provider_id, principal, lock=True)
     _check_availability(data)
+    current = await _load_availability(session, p.id)
+    if current == _normalized_availability(data):
+        return current  # nothing changes: no write, no event, same schedule version
     for table in (weekly_rules, date_overrides, time_off):
         await session.execute(sa.delete(table).where(table.c.provider_id == p.id))
     if data.weekly:

@@ -42,6 +42,11 @@ async def test_each_change_writes_one_event_with_increasing_versions(
         json={"weekly": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
         headers=admin_headers,
     )
+    await client.put(  # the same hours again: nothing changes, no event
+        f"{base}/availability",
+        json={"weekly": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
+        headers=admin_headers,
+    )
     await client.delete(base, headers=admin_headers)
     rows = outbox_rows(database_url)
     assert [(r[0], r[1], r[2]) for r in rows] == [
