@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 BUSY_TTL = 1.0
 """Seconds a busy-time read or a computed answer may be reused without invalidation."""
 
-CONFIG_TTL = 5.0
+CONFIG_TTL = 2.0
 """Seconds a provider configuration is used before it is revalidated (ETag)."""
 
 KEY_PREFIX = "calisera:listing:"
