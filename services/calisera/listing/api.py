@@ -99,12 +99,13 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     cache = create_cache(platform.settings.cache_url)
     providers = ProvidersClient(platform)
     bookings = BookingsClient(platform)
-    platform.state["listing"] = Listing(providers, bookings, cache)
+    listing = platform.state["listing"] = Listing(providers, bookings, cache)
     register_process_cache(cache)
     try:
         yield
     finally:
         unregister_process_cache(cache)
+        await listing.aclose()
         platform.state.pop("listing", None)
         await providers.aclose()
         await bookings.aclose()
