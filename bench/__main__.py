@@ -12,6 +12,7 @@ import sys
 
 BENCHMARKS = [
     "availability",
+    "bookings",
 ]
 
 

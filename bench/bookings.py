@@ -1,6 +1,7 @@
 """Booking throughput through the HTTP API, beside pgbench on the same machine.
 
-Run: ``python -m bench.bookings`` (``--requests``, ``--concurrency``, ``--providers``).
+Run: ``python -m bench bookings`` (defaults), or ``python -m bench.bookings`` with
+``--requests``, ``--concurrency``, ``--providers``, ``--workers``.
 
 What it does, in one run:
 
@@ -547,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--server-log-level", default="INFO", help="INFO = one access log line per request"
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     if args.cmd == "serve":
         serve(args.port, args.workers)
     elif args.cmd == "load":
@@ -559,4 +560,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,6 +37,8 @@ from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput, ServiceUnavailable
 from calisera.core.platform import Platform, ServiceSpec
+from calisera.listing.client import invalidate_provider
+from calisera.providers.client import ProvidersClient
 
 log = structlog.get_logger("calisera.bookings")
 
@@ -72,16 +73,8 @@ def _now() -> datetime:
 
 
 async def _invalidate_listing(platform: Platform, provider_id: uuid.UUID) -> None:
-    """Tell an in-process listing service that this provider's busy time changed."""
-    if not platform.hosts("listing"):
-        return
-    try:
-        listing_client = importlib.import_module("calisera.listing.client")
-    except ModuleNotFoundError:
-        return
-    invalidate = getattr(listing_client, "invalidate_provider", None)
-    if invalidate is not None:
-        await invalidate(platform, provider_id)
+    """Listing must not offer what was just booked (or keep hiding what was freed)."""
+    await invalidate_provider(platform, provider_id)
 
 
 async def _actor(
@@ -368,15 +361,6 @@ async def busy_time(
 # --- wiring ---
 
 
-def _providers_client(platform: Platform) -> Any:
-    try:
-        module = importlib.import_module("calisera.providers.client")
-    except ModuleNotFoundError:
-        log.warning("providers_client_missing")
-        return None
-    return module.ProvidersClient(platform)
-
-
 async def _purge_idempotency_keys(platform: Platform) -> None:
     while True:
         async with platform.db.sessionmaker() as session, session.begin():
@@ -386,7 +370,7 @@ async def _purge_idempotency_keys(platform: Platform) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
-    client = _providers_client(platform)
+    client = ProvidersClient(platform)
     platform.state["bookings"] = BookingsState(schedules=client)
     purger = asyncio.create_task(_purge_idempotency_keys(platform))
     try:
@@ -395,8 +379,7 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
         purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await purger
-        if client is not None:
-            await client.aclose()
+        await client.aclose()
 
 
 spec = ServiceSpec(
