@@ -72,7 +72,9 @@ class ProvidersServer:
         await eventually(lambda: self._server is not None and self._server.started, within=30)
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
+        # Kopf cancels, when it stops, every task created while it ran: a server restarted
+        # during the operator's run may already be gone by then.
+        if self._server is not None and self._task is not None and not self._task.done():
             self._server.should_exit = True
             await self._task
         self._server = self._task = None
@@ -94,6 +96,21 @@ async def eventually(
     raise AssertionError(f"condition not met within {within} s (last value: {last!r})")
 
 
+class EventfulEmulator(kmock.KubernetesEmulator):
+    """kmock 0.8 keys objects by ``metadata.name`` and ignores ``generateName``: every Event
+    Kopf posts after the first one then fails with 409. Name them as the API server does."""
+
+    _generated: int = 0
+
+    async def _handle(self, request: Any) -> Any:
+        if request.action == kmock.action.CREATE and isinstance(request.data, dict):
+            meta = request.data.setdefault("metadata", {})
+            if not meta.get("name") and meta.get("generateName"):
+                type(self)._generated += 1
+                meta["name"] = f"{meta['generateName']}{type(self)._generated:05d}"
+        return await super()._handle(request)
+
+
 def declare(emulator: kmock.KubernetesEmulator) -> None:
     emulator.resources.load_bundled()
     emulator.resources["calisera.io/v1alpha1/providertenants"] = kmock.ResourceInfo(
@@ -107,7 +124,7 @@ def declare(emulator: kmock.KubernetesEmulator) -> None:
 
 @contextlib.asynccontextmanager
 async def kubernetes() -> AsyncIterator[httpx.AsyncClient]:
-    async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+    async with EventfulEmulator() as emulator, kmock.Server(emulator) as server:
         declare(emulator)
         url = str(server.url).rstrip("/")
         async with httpx.AsyncClient(base_url=url, timeout=10) as kube:
