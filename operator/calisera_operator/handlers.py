@@ -32,10 +32,8 @@ from calisera_operator.resources import (
 )
 
 FINALIZER = "calisera.io/provider-cleanup"
-_DRIFT_INTERVAL = OperatorConfig().drift_interval  # decorators need it at import time
 
 
-@kopf.on.startup()
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorConfig()
     memo.config = config
@@ -57,7 +55,6 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         start_http_server(config.metrics_port)
 
 
-@kopf.on.login()
 def login(memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
     """Kopf's own credentials, kept so that ConfigMaps/Ingresses are written with them too."""
     config: OperatorConfig = memo.config
@@ -82,14 +79,12 @@ def login(memo: kopf.Memo, **kwargs: Any) -> kopf.ConnectionInfo | None:
     return info
 
 
-@kopf.on.cleanup()
 async def close_clients(memo: kopf.Memo, **_: Any) -> None:
     await memo.providers.aclose()
     if getattr(memo, "kube", None) is not None:
         await memo.kube.aclose()
 
 
-@kopf.on.probe(id="reconciliations")
 def reconciliations_probe(**_: Any) -> float:
     """Shown on the liveness endpoint: how many reconciliations this process finished."""
     return sum(
@@ -100,16 +95,12 @@ def reconciliations_probe(**_: Any) -> float:
     )
 
 
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def reconcile_tenant(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, retry: int, reason: str, **_: Any
 ) -> None:
     await reconcile(body, patch, memo, retry=retry, trigger=str(reason))
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, interval=_DRIFT_INTERVAL, initial_delay=_DRIFT_INTERVAL)
 async def detect_drift(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
     """Someone changed the provider or deleted an object behind our back: repair it."""
     if body.metadata.get("deletionTimestamp"):
@@ -117,7 +108,6 @@ async def detect_drift(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_:
     await reconcile(body, patch, memo, retry=0, trigger="drift")
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)
 async def release_provider(body: kopf.Body, memo: kopf.Memo, retry: int, **_: Any) -> None:
     """The finalizer: suspend (or delete) the provider before the resource goes."""
     config: OperatorConfig = memo.config
@@ -244,3 +234,28 @@ async def apply_owned_objects(
             await kube.delete("networking.k8s.io/v1", "Ingress", meta["namespace"], name)
             changes.append(f"Ingress {name} deleted")
     return ", ".join(changes)
+
+
+def register(registry: kopf.OperatorRegistry, *, drift_interval: float) -> kopf.OperatorRegistry:
+    """Register the handlers in ``registry``; the drift interval is fixed per registry
+    because Kopf takes timer intervals at registration."""
+    kopf.on.startup(registry=registry)(configure)
+    kopf.on.login(registry=registry)(login)
+    kopf.on.cleanup(registry=registry)(close_clients)
+    kopf.on.probe(id="reconciliations", registry=registry)(reconciliations_probe)
+    for decorate in (
+        kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry),
+        kopf.on.create(GROUP, VERSION, PLURAL, registry=registry),
+        kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry),
+    ):
+        decorate(reconcile_tenant)
+    kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        interval=drift_interval,
+        initial_delay=drift_interval,
+        registry=registry,
+    )(detect_drift)
+    kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry)(release_provider)
+    return registry

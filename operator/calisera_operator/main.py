@@ -7,7 +7,7 @@ import secrets
 
 import kopf
 
-import calisera_operator.handlers  # noqa: F401 - registers the handlers
+import calisera_operator  # noqa: F401 - registers the handlers
 from calisera_operator.config import OperatorConfig
 
 

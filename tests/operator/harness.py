@@ -137,10 +137,12 @@ async def kubernetes() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def running_operator(memo: kopf.Memo | None = None) -> AsyncIterator[None]:
-    """The real operator in this loop (env configured by the caller)."""
-    import calisera_operator  # noqa: F401 - registers the handlers
+async def running_operator(drift_interval: float = 300.0) -> AsyncIterator[None]:
+    """The real operator in this loop (env configured by the caller), with its own
+    registry so that the drift timer can tick fast."""
+    from calisera_operator.handlers import register
 
+    registry = register(kopf.OperatorRegistry(), drift_interval=drift_interval)
     stop_flag: asyncio.Event = asyncio.Event()
     ready_flag: asyncio.Event = asyncio.Event()
     task = asyncio.create_task(
@@ -149,7 +151,8 @@ async def running_operator(memo: kopf.Memo | None = None) -> AsyncIterator[None]
             standalone=True,
             stop_flag=stop_flag,
             ready_flag=ready_flag,
-            memo=memo or kopf.Memo(),
+            registry=registry,
+            memo=kopf.Memo(),
         )
     )
     try:

@@ -91,7 +91,7 @@ async def test_tenant_lifecycle_create_update_outage_delete(
     try:
         async with kubernetes() as kube:
             monkeypatch.setenv("CALISERA_OPERATOR_KUBE_SERVER", str(kube.base_url).rstrip("/"))
-            async with running_operator():
+            async with running_operator(drift_interval=2):
                 # Create: provider, ConfigMap, one Ingress per domain, status Ready.
                 body = tenant(
                     "studio-anna",
@@ -118,6 +118,15 @@ async def test_tenant_lifecycle_create_update_outage_delete(
                 assert await get_json(kube, f"{INGRESSES}/studio-anna-anna-example")
                 assert await _reasons(kube, "studio-anna", "Created")
 
+                # Drift: changes behind the operator's back are repaired by the timer.
+                provider_id = status["providerId"]
+                await api.patch(f"/api/v1/providers/{provider_id}", json={"name": "Hijacked"})
+                (await kube.delete(f"{CONFIGMAPS}/studio-anna-booking-page")).raise_for_status()
+                await eventually(lambda: _provider_name(api, provider_id, "Studio Anna"))
+                assert await eventually(
+                    lambda: get_json(kube, f"{CONFIGMAPS}/studio-anna-booking-page")
+                )
+
                 # Update: the new name reaches the provider; a removed domain loses its Ingress.
                 patch = {
                     "metadata": {"generation": 2},
@@ -127,7 +136,6 @@ async def test_tenant_lifecycle_create_update_outage_delete(
                     },
                 }
                 await _merge_patch(kube, "studio-anna", patch)
-                provider_id = status["providerId"]
                 await eventually(lambda: _provider_name(api, provider_id, "Studio Anna Berlin"))
                 await eventually(
                     lambda: _absent(kube, f"{INGRESSES}/studio-anna-book-anna-example")
