@@ -62,3 +62,12 @@ def test_crds_pass_kubernetes_1_30_schema_validation():
 
     for path in [ROOT / "crds" / "providertenants.yaml", CHART / "crds" / "kopfpeerings.yaml"]:
         kubernetes_validate.validate(yaml.safe_load(path.read_text()), "1.30.0", strict=True)
+
+
+def test_chart_readme_values_table_is_generated_from_values_yaml():
+    generator = load_generator()
+    current = (CHART / "README.md").read_text()
+    assert current == generator.readme(current), (
+        "charts/calisera/README.md values table drifted: run hack/gen_schema.py"
+    )
+    assert "| `services.listing.autoscaling.enabled` | boolean | `true` |" in current
