@@ -188,7 +188,7 @@ async def reconcile(
         current_conditions,
         now=now,
         generation=generation,
-        message=outcome.summary,
+        message="The provider in the providers service matches the spec.",
         suspended=bool(spec.get("suspended", False)),
     )
     if new_conditions != current_conditions:

@@ -71,3 +71,27 @@ def test_chart_readme_values_table_is_generated_from_values_yaml():
         "charts/calisera/README.md values table drifted: run hack/gen_schema.py"
     )
     assert "| `services.listing.autoscaling.enabled` | boolean | `true` |" in current
+
+
+def test_skaffold_builds_the_one_image_and_deploys_the_chart_with_dev_and_prod_profiles():
+    skaffold = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
+    (artifact,) = skaffold["build"]["artifacts"]
+    assert (ROOT / artifact["docker"]["dockerfile"]).is_file()
+    (release,) = skaffold["deploy"]["helm"]["releases"]
+    assert (ROOT / release["chartPath"] / "Chart.yaml").is_file()
+    for values in release["valuesFiles"]:
+        assert (ROOT / values).is_file()
+    profiles = {p["name"]: p for p in skaffold["profiles"]}
+    assert set(profiles) == {"dev", "prod"}
+    for patch in profiles["prod"]["patches"]:
+        for values in patch["value"]:
+            assert (ROOT / values).is_file()
+
+
+def test_dockerfile_is_a_non_root_multi_stage_uv_build():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    stages = [line for line in lines if line.startswith("FROM ")]
+    assert stages == ["FROM python:3.11-slim AS build", "FROM python:3.11-slim AS runtime"]
+    assert any("uv sync --frozen" in line for line in lines)
+    assert "USER 10001" in lines
+    assert 'ENTRYPOINT ["calisera"]' in lines
