@@ -19,8 +19,26 @@ pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 
 
-async def test_operator_process_serves_liveness_and_metrics_and_stops_on_sigterm() -> None:
+@pytest.mark.parametrize("runner", ["calisera-operator", "kopf run -m calisera_operator"])
+async def test_operator_process_serves_liveness_and_metrics_and_stops_on_sigterm(
+    runner: str,
+) -> None:
     health, metrics = free_port(), free_port()
+    command = (
+        [str(BIN / "calisera-operator")]
+        if runner == "calisera-operator"
+        else [
+            str(BIN / "kopf"),
+            "run",
+            "-m",
+            "calisera_operator",
+            "--standalone",
+            "--namespace",
+            "tenants",
+            "--liveness",
+            f"http://127.0.0.1:{health}/healthz",
+        ]
+    )
     async with kubernetes() as kube:
         env = {
             **os.environ,
@@ -32,7 +50,7 @@ async def test_operator_process_serves_liveness_and_metrics_and_stops_on_sigterm
             "CALISERA_ADMIN_TOKEN": ADMIN_TOKEN,
         }
         proc = subprocess.Popen(  # noqa: ASYNC220 - a long-running child, polled below
-            [str(BIN / "calisera-operator")],
+            command,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
