@@ -160,6 +160,15 @@ async def test_tenant_lifecycle_create_update_outage_delete(
                 record = (await api.get(f"/api/v1/providers/{provider_id}")).json()
                 assert record["suspended"] is True
                 assert await _reasons(kube, "studio-anna", "ProviderSuspended")
+
+                # deletionPolicy: Delete removes the provider instead of suspending it.
+                body = tenant("studio-gone", deletionPolicy="Delete")
+                (await kube.post(TENANTS, json=body)).raise_for_status()
+                gone = await eventually(lambda: _ready(kube, "studio-gone"))
+                gone_id = gone["status"]["providerId"]
+                (await kube.delete(f"{TENANTS}/studio-gone")).raise_for_status()
+                await eventually(lambda: _absent(kube, f"{TENANTS}/studio-gone"))
+                assert (await api.get(f"/api/v1/providers/{gone_id}")).status_code == 404
     finally:
         await api.aclose()
         await providers.stop()
