@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -101,6 +102,9 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     bookings = BookingsClient(platform)
     listing = platform.state["listing"] = Listing(providers, bookings, cache)
     register_process_cache(cache)
+    # Start-up objects (routes, models, schemas) never die: keep them out of the
+    # collector's full passes, which otherwise stall every request in flight.
+    gc.freeze()
     try:
         yield
     finally:

@@ -83,6 +83,7 @@ class Listing:
         self._decoded: dict[uuid.UUID, _Decoded] = {}
         self._inflight: dict[str, asyncio.Future[Any]] = {}
         self._tasks: set[asyncio.Task[bytes]] = set()
+        self._refreshing: set[str] = set()
         self._busy_memo: dict[
             uuid.UUID, tuple[bytes, tuple[BusyInterval, ...], tuple[OccurrenceSeats, ...]]
         ] = {}
@@ -184,14 +185,22 @@ class Listing:
         last: date,
         out_zone: str,
     ) -> None:
-        """Recompute an aging answer in the background (once per key at a time)."""
-        if key in self._inflight:
+        """Recompute an aging answer in the background (once per key at a time: the
+        key is claimed here, before the task first runs, so requests arriving in the
+        same loop turn do not each start one)."""
+        if key in self._inflight or key in self._refreshing:
             return
-        task = asyncio.create_task(
-            self._single_flight(
-                key, lambda: self._answer(key, decoded, generation, first, last, out_zone)
-            )
-        )
+        self._refreshing.add(key)
+
+        async def run() -> bytes:
+            try:
+                return await self._single_flight(
+                    key, lambda: self._answer(key, decoded, generation, first, last, out_zone)
+                )
+            finally:
+                self._refreshing.discard(key)
+
+        task = asyncio.create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._refreshed)
 
