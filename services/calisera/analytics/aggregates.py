@@ -128,7 +128,8 @@ def bucket_of(minutes: int, buckets: Sequence[tuple[str, int | None]] = LEAD_TIM
 
 
 def minutes_between(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds() // 60)
+    """Elapsed minutes (in UTC: Python subtracts same-zone datetimes by wall clock)."""
+    return int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60)
 
 
 def customer_key(secret: bytes, email: str) -> str:
