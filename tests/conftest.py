@@ -179,3 +179,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+
+
+def peer_unavailable(reason: str) -> None:
+    """Skip a test whose real peer (broker, Redis, browser) is missing — but fail in CI,
+    where ``.ci/run`` guarantees the peers exist (``CALISERA_TEST_REQUIRE_PEERS=1``)."""
+    if os.environ.get("CALISERA_TEST_REQUIRE_PEERS") == "1":
+        pytest.fail(f"required test peer missing in CI: {reason}")
+    pytest.skip(reason)

@@ -62,6 +62,14 @@ class Authenticator:
         self._admin_token = admin_token.encode() if admin_token else None
         self._verifier = verifier
 
+    @property
+    def can_verify_tokens(self) -> bool:
+        return self._verifier is not None
+
+    def use_key_set(self, verifier: TokenVerifier) -> None:
+        """Install the key set fetched from the users service (``CALISERA_JWKS_URL``)."""
+        self._verifier = verifier
+
     def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
             return ANONYMOUS

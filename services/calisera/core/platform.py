@@ -67,8 +67,31 @@ def build_authenticator(settings: Settings) -> tuple[Authenticator, TokenIssuer 
     return Authenticator(settings.admin_token_value, verifier), issuer
 
 
+async def fetch_key_set(platform: Platform, attempts: int = 10) -> None:
+    """Load the users service's JWKS when this process verifies tokens but signs none."""
+    url = platform.settings.jwks_url
+    if not url or platform.authenticator.can_verify_tokens:
+        return
+    import asyncio
+
+    import httpx
+
+    async with httpx.AsyncClient(timeout=5) as http:
+        for attempt in range(attempts):
+            try:
+                response = await http.get(url)
+                response.raise_for_status()
+                platform.authenticator.use_key_set(TokenVerifier(response.json()))
+                return
+            except (httpx.HTTPError, ValueError):
+                if attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(min(2**attempt * 0.2, 5))
+
+
 @contextlib.asynccontextmanager
 async def run_lifespans(platform: Platform, specs: Sequence[ServiceSpec]) -> AsyncIterator[None]:
+    await fetch_key_set(platform)
     async with contextlib.AsyncExitStack() as stack:
         for spec in specs:
             if spec.lifespan is not None:
