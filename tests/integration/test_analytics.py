@@ -391,3 +391,39 @@ async def test_bad_queries_are_422_naming_the_field(
 async def test_analytics_needs_credentials(client: Any) -> None:
     response = await client.get(f"/api/v1/analytics/providers/{uuid.uuid4()}/summary")
     assert response.status_code == 401
+
+
+def test_migration_matches_the_models_and_downgrades(database_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from calisera.analytics.models import metadata
+    from calisera.core.migrations import alembic_config, sync_engine, upgrade_all
+
+    engine = sync_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "include_schemas": True,
+                    "include_name": lambda name, type_, _: type_ != "schema" or name == "analytics",
+                    "compare_type": True,
+                },
+            )
+            diff = [
+                d
+                for d in compare_metadata(context, metadata)
+                if not (d[0] == "remove_table" and d[1].name == "alembic_version")
+            ]
+            assert diff == []
+            command.downgrade(alembic_config("analytics", conn), "base")
+            conn.commit()
+            tables = conn.execute(
+                sa.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'analytics'")
+            ).scalar()
+            assert tables == 1  # only alembic_version is left
+    finally:
+        engine.dispose()
+    upgrade_all(database_url, ["analytics"])

@@ -52,7 +52,10 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index(
-        "ix_booking_observations_provider_id", "booking_observations", ["provider_id"], schema=S
+        "ix_analytics_booking_observations_provider_id",
+        "booking_observations",
+        ["provider_id"],
+        schema=S,
     )
     op.create_table(
         "bookings",
@@ -74,7 +77,9 @@ def upgrade() -> None:
         sa.Column("customer_country", sa.Text, nullable=True),
         schema=S,
     )
-    op.create_index("ix_bookings_provider_id", "bookings", ["provider_id", "created_at"], schema=S)
+    op.create_index(
+        "ix_analytics_bookings_provider_id", "bookings", ["provider_id", "created_at"], schema=S
+    )
     op.create_table(
         "services",
         sa.Column("service_id", UUID(as_uuid=True), primary_key=True),
@@ -89,7 +94,7 @@ def upgrade() -> None:
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
         schema=S,
     )
-    op.create_index("ix_services_provider_id", "services", ["provider_id"], schema=S)
+    op.create_index("ix_analytics_services_provider_id", "services", ["provider_id"], schema=S)
     op.create_table(
         "providers",
         sa.Column("provider_id", UUID(as_uuid=True), primary_key=True),
