@@ -210,18 +210,21 @@ def booking_events(b: Booking, provider: uuid.UUID, timezone: str) -> list[Event
     customer = {"name": name, "email": email, "phone": phone, "timezone": tz}
 
     def data(start: datetime, status: str, **extra: Any) -> dict[str, Any]:
+        # the shape bookings writes (``_event_data``): no ``created_at``, the creation
+        # time is the ``booking.created`` event's ``occurred_at``
         return {
-            "id": str(b.id),
+            "booking_id": str(b.id),
             "service_id": str(b.service["id"]),
             "service_kind": b.service["kind"],
+            "service_name": b.service["name"],
             "provider_id": str(provider),
+            "provider_name": "Studio",
             "start": start.isoformat(),
             "end": (start + timedelta(minutes=b.service["duration_minutes"])).isoformat(),
             "seats": b.seats,
             "status": status,
             "customer": customer,
             "provider_timezone": timezone,
-            "created_at": b.created_at.isoformat(),
             **extra,
         }
 

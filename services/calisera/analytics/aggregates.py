@@ -203,6 +203,7 @@ def observe_booking(
         "provider_id": str(as_uuid(data.get("provider_id")) or provider_id or "") or None,
         "service_id": str(as_uuid(data.get("service_id")) or "") or None,
         "service_kind": data.get("service_kind") or data.get("kind"),
+        "service_name": data.get("service_name"),
         "status": _status(data.get("status")) or STATUS_BY_TYPE.get(event_type),
         "start": _iso(data.get("start") or data.get("starts_at")),
         "end": _iso(data.get("end") or data.get("ends_at")),
@@ -233,6 +234,7 @@ class BookingFact:
     provider_id: uuid.UUID | None = None
     service_id: uuid.UUID | None = None
     service_kind: str | None = None
+    service_name: str | None = None
     status: str | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -276,6 +278,7 @@ def fold_booking(booking_id: uuid.UUID, observations: Iterable[Mapping[str, Any]
         provider_id=as_uuid(merged.get("provider_id")),
         service_id=as_uuid(merged.get("service_id")),
         service_kind=merged.get("service_kind"),
+        service_name=merged.get("service_name"),
         status=status,
         start=parse_instant(merged.get("start")),
         end=parse_instant(merged.get("end")),

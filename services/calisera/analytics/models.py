@@ -45,6 +45,7 @@ bookings = sa.Table(
     sa.Column("provider_id", UUID(as_uuid=True), nullable=True),
     sa.Column("service_id", UUID(as_uuid=True), nullable=True),
     sa.Column("service_kind", sa.Text, nullable=True),
+    sa.Column("service_name", sa.Text, nullable=True),
     sa.Column("status", sa.Text, nullable=True),
     sa.Column("start_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("end_at", sa.DateTime(timezone=True), nullable=True),

@@ -127,6 +127,7 @@ def _fact_row(fact: agg.BookingFact) -> dict[str, Any]:
         "provider_id": fact.provider_id,
         "service_id": fact.service_id,
         "service_kind": fact.service_kind,
+        "service_name": fact.service_name,
         "status": fact.status,
         "start_at": fact.start,
         "end_at": fact.end,
@@ -457,14 +458,18 @@ async def load_provider_data(
             )
         )
     ]
-    # Services only known from booking events still get their kind.
+    # Services only known from booking events still get their name and kind.
     for r in await session.execute(
-        sa.select(bookings.c.service_id, sa.func.max(bookings.c.service_kind))
+        sa.select(
+            bookings.c.service_id,
+            sa.func.max(bookings.c.service_name),
+            sa.func.max(bookings.c.service_kind),
+        )
         .where(bookings.c.provider_id == provider_id, bookings.c.service_id.is_not(None))
         .group_by(bookings.c.service_id)
     ):
         if r[0] not in offers:
-            offers[r[0]] = agg.ServiceOffer(service_id=r[0], kind=r[1], capacity=0)
+            offers[r[0]] = agg.ServiceOffer(service_id=r[0], name=r[1], kind=r[2], capacity=0)
     return ProviderData(tz, availability, offers, stat_rows)
 
 
