@@ -50,7 +50,11 @@ class Settings(BaseSettings):
     """Polling fallback of the relay when no NOTIFY arrives."""
 
     delivery_max_attempts: int = 6
-    """Failed handling attempts of one event by one consumer before it is dead-lettered."""
+    """Failed handling attempts of one event by one consumer before it is dead-lettered;
+    also the send attempts of one notification (e-mail, SMS, push) before it is dead."""
+
+    retry_base_seconds: float = 2.0
+    """First retry delay of a failed notification send; doubles each time, with jitter."""
 
     admin_token: SecretStr | None = None
     """Platform admin token (operator, automation, service-to-service calls)."""
