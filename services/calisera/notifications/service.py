@@ -5,11 +5,12 @@ Handling an event only *records* what must be sent (``messages`` rows, each uniq
 Sending happens afterwards (:func:`send_pending`): a message is leased (``sending``,
 ``next_attempt_at`` = now + the visibility timeout), sent, then marked ``sent``; a
 failure is retried with exponential backoff and jitter and, after
-``CALISERA_DELIVERY_MAX_ATTEMPTS``, marked ``dead`` (counted in ``calisera_notifications_dead_total``). A worker killed mid-send
-leaves the lease to expire and the periodic sweep sends the message again. So a
-duplicated event sends one e-mail, a crash loses none; the residual risk is a copy
-when the process dies after the SMTP server accepted but before the ``sent`` mark —
-that copy carries the same ``Message-ID``.
+``CALISERA_DELIVERY_MAX_ATTEMPTS``, marked ``dead`` (counted in
+``calisera_notifications_dead_total``). A worker killed mid-send leaves the lease to
+expire and the periodic sweep (or the relay's re-publication) sends the message again.
+So a duplicated event sends one e-mail and a crash loses none; the residual risk is a
+copy when the process dies after the SMTP server accepted but before the ``sent`` mark,
+and that copy carries the same ``Message-ID``.
 
 Reminders are rows keyed by (booking, booking version, offset); ``booking_state`` keeps
 the newest version and status seen per booking, and the sweep sends a reminder only
