@@ -323,6 +323,7 @@ async def test_cancellation_before_creation_and_lifecycle_numbers(
     )
     assert response.status_code == 200
     s = response.json()
+    assert (s["from"], s["to"], s["timezone"]) == ("2027-03-01", "2027-03-31", "Europe/Lisbon")
     assert (s["bookings_created"], s["cancelled"], s["completed"], s["no_show"]) == (3, 1, 1, 1)
     assert s["rescheduled"] == 1
     assert s["cancellation_rate"] == round(1 / 3, 4)

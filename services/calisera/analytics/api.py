@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from calisera.analytics import service
+from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import Forbidden, ServiceUnavailable
@@ -60,7 +61,7 @@ async def _period(
     return service.resolve_period(first, last, today)
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=Summary, response_model_by_alias=True)
 async def get_summary(
     provider_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -75,7 +76,7 @@ async def get_summary(
         return await service.summary(session, provider_id, period)
 
 
-@router.get("/timeseries")
+@router.get("/timeseries", response_model=Timeseries, response_model_by_alias=True)
 async def get_timeseries(
     provider_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -95,7 +96,7 @@ async def get_timeseries(
         return await service.timeseries(session, provider_id, period, metric, interval)
 
 
-@router.get("/services")
+@router.get("/services", response_model=ServiceTable, response_model_by_alias=True)
 async def get_services(
     provider_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -110,7 +111,7 @@ async def get_services(
         return await service.service_table(session, provider_id, period)
 
 
-@router.get("/heatmap")
+@router.get("/heatmap", response_model=Heatmap, response_model_by_alias=True)
 async def get_heatmap(
     provider_id: uuid.UUID,
     principal: CurrentPrincipal,
@@ -125,7 +126,7 @@ async def get_heatmap(
         return await service.heatmap(session, provider_id, period)
 
 
-@router.get("/customers")
+@router.get("/customers", response_model=CustomerMix, response_model_by_alias=True)
 async def get_customers(
     provider_id: uuid.UUID,
     principal: CurrentPrincipal,

@@ -33,6 +33,7 @@ from calisera.core.events import EventEnvelope
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+BUCKET_KEY = ("provider_id", "service_id", "day", "dimension", "bucket")
 
 # --- customer key -----------------------------------------------------------------------
 
@@ -182,15 +183,16 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
         stmt = insert(daily_buckets)
         await session.execute(
             stmt.on_conflict_do_update(
-                index_elements=["provider_id", "service_id", "day", "dimension", "bucket"],
+                index_elements=list(BUCKET_KEY),
                 set_={"count": daily_buckets.c["count"] + stmt.excluded["count"]},
             ),
             bucket_rows,
         )
-        touched = sorted({r["provider_id"] for r in bucket_rows}, key=str)
+        key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]
         await session.execute(
             sa.delete(daily_buckets).where(
-                daily_buckets.c.provider_id.in_(touched), daily_buckets.c["count"] == 0
+                sa.tuple_(*key_columns).in_([tuple(r[c] for c in BUCKET_KEY) for r in bucket_rows]),
+                daily_buckets.c["count"] == 0,
             )
         )
 
