@@ -428,3 +428,76 @@ def test_migration_matches_the_models_and_downgrades(database_url: str) -> None:
     finally:
         engine.dispose()
     upgrade_all(database_url, ["analytics"])
+
+
+async def test_older_availability_and_service_events_never_override_newer_ones(
+    analytics: Consumer, db: Database, client: Any, admin_headers: dict[str, str]
+) -> None:
+    provider, yoga = uuid.uuid4(), uuid.uuid4()
+
+    def envelope(type_: str, aggregate: uuid.UUID, version: int, data: dict[str, Any]) -> Any:
+        return EventEnvelope(
+            type=type_,
+            source="providers",
+            aggregate_id=aggregate,
+            aggregate_version=version,
+            occurred_at=datetime(2027, 3, 15, 12, tzinfo=UTC),
+            provider_id=provider,
+            data=data,
+        )
+
+    def hours(end: str) -> dict[str, Any]:
+        return {
+            "weekly": [{"weekday": d, "start": "09:00", "end": end} for d in range(5)],
+            "overrides": [
+                {"date": "2027-03-03", "intervals": [{"start": "10:00", "end": "11:00"}]}
+            ],
+            "time_off": [],
+            "timezone": "America/Chicago",
+        }
+
+    yoga_data = {
+        "id": str(yoga),
+        "provider_id": str(provider),
+        "name": "Yoga",
+        "kind": "class",
+        "capacity": 8,
+        "duration_minutes": 60,
+        "recurrence": {
+            "rrule": "FREQ=WEEKLY;BYDAY=MO",
+            "start_time": "07:00",
+            "starts_on": "2027-03-01",
+        },
+    }
+    for e in [
+        envelope("availability.updated", provider, 5, hours("17:00")),
+        envelope("availability.updated", provider, 4, hours("10:00")),  # older: ignored
+        envelope("service.archived", yoga, 3, {"id": str(yoga), "provider_id": str(provider)}),
+        envelope("service.updated", yoga, 2, yoga_data),
+        envelope("service.created", yoga, 1, yoga_data | {"capacity": 99}),  # older: ignored
+    ]:
+        assert await deliver(analytics, db.sessionmaker, e)
+    response = await client.get(
+        f"/api/v1/analytics/providers/{provider}/summary",
+        params={"from": "2027-03-01", "to": "2027-03-07"},
+        headers=admin_headers,
+    )
+    s = response.json()
+    assert s["timezone"] == "America/Chicago"
+    days = {d["date"]: d for d in s["by_day"]}
+    assert days["2027-03-01"]["available_minutes"] == 480
+    assert days["2027-03-03"]["available_minutes"] == 60  # the override
+    assert days["2027-03-06"]["available_minutes"] == 0
+    assert s["available_minutes"] == 4 * 480 + 60
+    # the class ran on Mondays until it was archived on 15 March
+    response = await client.get(
+        f"/api/v1/analytics/providers/{provider}/timeseries",
+        params={
+            "from": "2027-03-01",
+            "to": "2027-03-31",
+            "metric": "seats_offered",
+            "interval": "week",
+        },
+        headers=admin_headers,
+    )
+    assert [p["value"] for p in response.json()["points"]] == [8, 8, 0, 0, 0]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calisera.analytics import aggregates as agg
 
@@ -229,3 +232,45 @@ def test_country_from_phone_numbers() -> None:
     assert agg.country_of("+49 30 901820") == "DE"
     assert agg.country_of("0301234567") is None
     assert agg.country_of("not a number") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_any_order_with_duplicates_gives_the_same_fact_and_aggregates(data: st.DataObject) -> None:
+    """Events applied one by one through deltas (as the consumer does) in any order, with
+    duplicates ignored, end where a from-scratch computation ends."""
+    stream = data.draw(st.permutations([*LIFECYCLE, *LIFECYCLE[:2]]))
+    seen: list[dict] = []
+    total: Counter = Counter()
+    for obs in stream:
+        if any(o["version"] == obs["version"] and o["type"] == obs["type"] for o in seen):
+            continue
+        old = agg.fold_booking(B, seen) if seen else None
+        seen.append(obs)
+        for key, amount in agg.contribution_delta(old, agg.fold_booking(B, seen)).items():
+            total[key] += amount
+    assert {k: v for k, v in total.items() if v} == dict(
+        agg.contributions(agg.fold_booking(B, LIFECYCLE))
+    )
+
+
+def test_merge_fields_keeps_the_newest_statement_of_each_field_in_any_order() -> None:
+    events = [
+        (1, {"name": "Yoga", "capacity": 5, "kind": "class"}),
+        (2, {"capacity": 8, "name": None}),
+        (3, {"archived_at": "2027-03-15T12:00:00+00:00"}),
+    ]
+    results = set()
+    for order in itertools.permutations(events):
+        fields: dict = {}
+        for version, updates in order:
+            fields = agg.merge_fields(fields, version, updates)
+        results.add(tuple(sorted(agg.field_values(fields).items())))
+    assert results == {
+        (
+            ("archived_at", "2027-03-15T12:00:00+00:00"),
+            ("capacity", 8),
+            ("kind", "class"),
+            ("name", "Yoga"),
+        )
+    }

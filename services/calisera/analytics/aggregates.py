@@ -293,6 +293,28 @@ def fold_booking(booking_id: uuid.UUID, observations: Iterable[Mapping[str, Any]
     )
 
 
+def merge_fields(
+    stored: Mapping[str, Any], version: int, updates: Mapping[str, Any]
+) -> dict[str, list[Any]]:
+    """Per-field last-writer-wins by aggregate version: ``{field: [version, value]}``.
+
+    Fields an event does not state (None) are left alone, so a newer event that omits a
+    field never erases it and an older event never overrides a newer one: any order of
+    delivery ends in the same values.
+    """
+    merged: dict[str, list[Any]] = {k: list(v) for k, v in stored.items()}
+    for name, value in updates.items():
+        if value is None:
+            continue
+        if name not in merged or int(merged[name][0]) <= version:
+            merged[name] = [version, value]
+    return merged
+
+
+def field_values(fields: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    return {name: entry[1] for name, entry in fields.items()}
+
+
 # --- facts -> aggregate contributions ---------------------------------------------------
 
 StatKey = tuple[str, uuid.UUID, uuid.UUID, date, str]

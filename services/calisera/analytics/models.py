@@ -73,6 +73,7 @@ services = sa.Table(
     sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("recurrence", JSONB, nullable=True),
     sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("fields", JSONB, nullable=False),
     sa.Index(None, "provider_id"),
 )
 
@@ -83,8 +84,8 @@ providers = sa.Table(
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("name", sa.Text, nullable=True),
     sa.Column("timezone", sa.Text, nullable=True),
-    sa.Column("availability_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("availability", JSONB, nullable=True),
+    sa.Column("fields", JSONB, nullable=False),
 )
 
 _STAT_COLUMNS = [

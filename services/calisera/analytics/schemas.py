@@ -69,7 +69,7 @@ class Summary(Counts):
 
 class Point(BaseModel):
     start: date
-    value: float | None
+    value: int | float | None
 
 
 class Timeseries(BaseModel):

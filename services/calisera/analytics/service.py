@@ -200,25 +200,52 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
 # --- provider, availability and service events -------------------------------------------
 
 
+async def _merge_row(
+    session: AsyncSession,
+    table: sa.Table,
+    key: str,
+    key_value: uuid.UUID,
+    version: int,
+    updates: Mapping[str, Any],
+    base: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge ``updates`` stated at ``version`` into the row's per-field versions (under a
+    row lock) and return the merged values: each field keeps the value of the newest
+    event that stated it, whatever the arrival order."""
+    await session.execute(
+        insert(table)
+        .values({key: key_value, "version": 0, "fields": {}, **base})
+        .on_conflict_do_nothing()
+    )
+    stored = await session.scalar(
+        sa.select(table.c.fields).where(table.c[key] == key_value).with_for_update()
+    )
+    fields = agg.merge_fields(stored or {}, version, updates)
+    values = agg.field_values(fields)
+    await session.execute(
+        sa.update(table)
+        .where(table.c[key] == key_value)
+        .values(version=sa.func.greatest(table.c.version, version), fields=fields)
+    )
+    return values
+
+
 async def record_provider_event(session: AsyncSession, envelope: EventEnvelope) -> None:
     data = envelope.data
     provider_id = agg.as_uuid(data.get("id")) or envelope.provider_id or envelope.aggregate_id
-    stmt = insert(providers).values(
-        provider_id=provider_id,
-        version=envelope.aggregate_version,
-        name=data.get("name"),
-        timezone=data.get("timezone"),
+    values = await _merge_row(
+        session,
+        providers,
+        "provider_id",
+        provider_id,
+        envelope.aggregate_version,
+        {"name": data.get("name"), "timezone": data.get("timezone")},
+        {},
     )
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[providers.c.provider_id],
-            set_={
-                "version": stmt.excluded.version,
-                "name": sa.func.coalesce(stmt.excluded.name, providers.c.name),
-                "timezone": sa.func.coalesce(stmt.excluded.timezone, providers.c.timezone),
-            },
-            where=providers.c.version < stmt.excluded.version,
-        )
+        sa.update(providers)
+        .where(providers.c.provider_id == provider_id)
+        .values(name=values.get("name"), timezone=values.get("timezone"))
     )
 
 
@@ -236,23 +263,19 @@ async def record_availability(session: AsyncSession, envelope: EventEnvelope) ->
         "time_off": doc.get("time_off") or [],
         "timezone": doc.get("timezone") or data.get("timezone"),
     }
-    stmt = insert(providers).values(
-        provider_id=provider_id,
-        version=0,
-        timezone=document["timezone"],
-        availability_version=envelope.aggregate_version,
-        availability=document,
+    values = await _merge_row(
+        session,
+        providers,
+        "provider_id",
+        provider_id,
+        envelope.aggregate_version,
+        {"availability": document, "timezone": document["timezone"]},
+        {},
     )
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[providers.c.provider_id],
-            set_={
-                "availability_version": stmt.excluded.availability_version,
-                "availability": stmt.excluded.availability,
-                "timezone": sa.func.coalesce(providers.c.timezone, stmt.excluded.timezone),
-            },
-            where=providers.c.availability_version < stmt.excluded.availability_version,
-        )
+        sa.update(providers)
+        .where(providers.c.provider_id == provider_id)
+        .values(availability=values.get("availability"), timezone=values.get("timezone"))
     )
 
 
@@ -264,50 +287,44 @@ async def record_service_event(session: AsyncSession, envelope: EventEnvelope) -
     provider_id = agg.as_uuid(data.get("provider_id")) or envelope.provider_id
     if provider_id is None:
         return
-    archived = (
-        envelope.type == "service.archived"
-        or data.get("active") is False
-        or bool(data.get("archived"))
-    )
-    archived_at = (
-        agg.parse_instant(data.get("archived_at")) or envelope.occurred_at if archived else None
-    )
+    if envelope.type == "service.archived" or data.get("active") is False or data.get("archived"):
+        archived_at: str | None = (
+            agg.parse_instant(data.get("archived_at")) or envelope.occurred_at
+        ).isoformat()
+    elif data.get("active") is True or data.get("archived") is False:
+        archived_at = ""  # stated: not archived
+    else:
+        archived_at = None  # not stated
     recurrence = data.get("recurrence") if isinstance(data.get("recurrence"), dict) else None
-    stmt = insert(services).values(
-        service_id=service_id,
-        provider_id=provider_id,
-        version=envelope.aggregate_version,
-        name=data.get("name"),
-        kind=data.get("kind") or data.get("service_kind"),
-        capacity=max(1, agg.as_int(data.get("capacity")) or 1),
-        duration_minutes=agg.as_int(data.get("duration_minutes")),
-        starts_at=agg.parse_instant(data.get("starts_at")),
-        recurrence=recurrence,
-        archived_at=archived_at,
+    starts_at = agg.parse_instant(data.get("starts_at"))
+    values = await _merge_row(
+        session,
+        services,
+        "service_id",
+        service_id,
+        envelope.aggregate_version,
+        {
+            "name": data.get("name"),
+            "kind": data.get("kind") or data.get("service_kind"),
+            "capacity": agg.as_int(data.get("capacity")),
+            "duration_minutes": agg.as_int(data.get("duration_minutes")),
+            "starts_at": starts_at.isoformat() if starts_at else None,
+            "recurrence": recurrence,
+            "archived_at": archived_at,
+        },
+        {"provider_id": provider_id, "capacity": 1},
     )
-    ex = stmt.excluded
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[services.c.service_id],
-            set_={
-                "version": ex.version,
-                "name": sa.func.coalesce(ex.name, services.c.name),
-                "kind": sa.func.coalesce(ex.kind, services.c.kind),
-                "capacity": sa.case(
-                    (sa.literal(data.get("capacity") is None), services.c.capacity),
-                    else_=ex.capacity,
-                ),
-                "duration_minutes": sa.func.coalesce(
-                    ex.duration_minutes, services.c.duration_minutes
-                ),
-                "starts_at": sa.func.coalesce(ex.starts_at, services.c.starts_at),
-                "recurrence": sa.func.coalesce(ex.recurrence, services.c.recurrence),
-                "archived_at": sa.case(
-                    (ex.archived_at.is_(None), None),
-                    else_=sa.func.coalesce(services.c.archived_at, ex.archived_at),
-                ),
-            },
-            where=services.c.version < ex.version,
+        sa.update(services)
+        .where(services.c.service_id == service_id)
+        .values(
+            name=values.get("name"),
+            kind=values.get("kind"),
+            capacity=max(1, values.get("capacity") or 1),
+            duration_minutes=values.get("duration_minutes"),
+            starts_at=agg.parse_instant(values.get("starts_at")),
+            recurrence=values.get("recurrence"),
+            archived_at=agg.parse_instant(values.get("archived_at") or None),
         )
     )
 

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("recurrence", JSONB, nullable=True),
         sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("fields", JSONB, nullable=False),
         schema=S,
     )
     op.create_index("ix_analytics_services_provider_id", "services", ["provider_id"], schema=S)
@@ -102,8 +103,8 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False, server_default="0"),
         sa.Column("name", sa.Text, nullable=True),
         sa.Column("timezone", sa.Text, nullable=True),
-        sa.Column("availability_version", sa.Integer, nullable=False, server_default="0"),
         sa.Column("availability", JSONB, nullable=True),
+        sa.Column("fields", JSONB, nullable=False),
         schema=S,
     )
     stat_columns = [sa.Column(n, sa.Integer, nullable=False, server_default="0") for n in STATS]
