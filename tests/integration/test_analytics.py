@@ -501,3 +501,81 @@ async def test_older_availability_and_service_events_never_override_newer_ones(
         headers=admin_headers,
     )
     assert [p["value"] for p in response.json()["points"]] == [8, 8, 0, 0, 0]
+
+
+async def test_providers_outbox_events_feed_hours_and_seats_and_only_the_owner_sees_them(
+    analytics: Consumer,
+    db: Database,
+    client: Any,
+    admin_headers: dict[str, str],
+    auth_headers: Any,
+) -> None:
+    """The real providers service writes the events; analytics replays its outbox."""
+    response = await client.post(
+        "/api/v1/providers",
+        json={
+            "slug": "studio-analytics",
+            "name": "Studio",
+            "timezone": "Europe/Berlin",
+            "owner_email": "Owner@Example.com",
+        },
+        headers=admin_headers,
+    )
+    assert response.status_code == 201, response.text
+    provider = response.json()["id"]
+    base = f"/api/v1/providers/{provider}"
+    yoga = {
+        "name": "Yoga",
+        "kind": "class",
+        "duration_minutes": 60,
+        "capacity": 12,
+        "recurrence": {
+            "rrule": "FREQ=WEEKLY;BYDAY=TU,TH",
+            "start_time": "18:00",
+            "starts_on": "2027-03-01",
+        },
+    }
+    response = await client.post(f"{base}/services", json=yoga, headers=admin_headers)
+    assert response.status_code == 201, response.text
+    hours = {
+        "weekly": [{"weekday": d, "start": "09:00", "end": "13:00"} for d in range(5)],
+        "overrides": [{"date": "2027-03-02", "intervals": []}],
+        "time_off": [],
+    }
+    response = await client.put(f"{base}/availability", json=hours, headers=admin_headers)
+    assert response.status_code == 200, response.text
+
+    async with db.sessionmaker() as session:
+        rows = (await session.execute(sa.text("SELECT envelope FROM providers.outbox"))).all()
+    envelopes = [EventEnvelope.model_validate(r[0]) for r in rows]
+    assert {e.type for e in envelopes} >= {
+        "provider.created",
+        "service.created",
+        "availability.updated",
+    }
+    for envelope in reversed(envelopes):  # newest first: the order must not matter
+        assert await deliver(analytics, db.sessionmaker, envelope)
+
+    week = {"from": "2027-03-01", "to": "2027-03-07"}
+    owner = await client.get(
+        f"/api/v1/analytics/providers/{provider}/summary",
+        params=week,
+        headers=auth_headers("owner@example.com"),
+    )
+    assert owner.status_code == 200, owner.text
+    s = owner.json()
+    assert s["timezone"] == "Europe/Berlin"
+    assert s["available_minutes"] == 4 * 240  # Tuesday 2 March is off
+    assert s["seats_offered"] == 24  # Tuesday and Thursday classes, 12 seats each
+
+    stranger = await client.get(
+        f"/api/v1/analytics/providers/{provider}/summary",
+        params=week,
+        headers=auth_headers("someone@example.com"),
+    )
+    assert stranger.status_code == 403
+    unknown = await client.get(
+        f"/api/v1/analytics/providers/{uuid.uuid4()}/heatmap",
+        headers=auth_headers("owner@example.com"),
+    )
+    assert unknown.status_code == 404

@@ -18,8 +18,9 @@ from calisera.analytics import service
 from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import Forbidden, ServiceUnavailable
+from calisera.core.errors import Forbidden
 from calisera.core.platform import Platform, ServiceSpec
+from calisera.providers.client import ProvidersClient
 
 router = APIRouter(prefix="/api/v1/analytics/providers/{provider_id}", tags=["analytics"])
 
@@ -32,10 +33,6 @@ STATE_KEY = "analytics"
 async def fetch_provider(platform: Platform, provider_id: uuid.UUID) -> dict[str, Any]:
     """The provider as the providers service knows it (``owner_email``...): the one place
     analytics depends on the providers service. Raises NotFound for unknown providers."""
-    try:
-        from calisera.providers.client import ProvidersClient
-    except ImportError as exc:  # the providers client is not in this build yet
-        raise ServiceUnavailable("The owner check needs the providers client.") from exc
     state = platform.state.setdefault(STATE_KEY, {})
     client = state.get("providers_client")
     if client is None:
