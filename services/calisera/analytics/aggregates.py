@@ -805,13 +805,14 @@ def customer_mix(
             mix.new += 1
         else:
             mix.returning += 1
-        items.sort(key=lambda b: b.created_at)
+        items.sort(key=lambda b: (b.created_at, b.timezone or "", b.country or ""))
         tz = next((b.timezone for b in reversed(items) if b.timezone), None)
         country = next((b.country for b in reversed(items) if b.country), None)
         tzs[tz or "unknown"] += 1
         countries[country or "unknown"] += 1
     customers = mix.new + mix.returning
     mix.repeat_rate = ratio(sum(1 for k in in_period if total[k] >= 2), customers)
-    mix.timezones = dict(tzs.most_common())
-    mix.countries = dict(countries.most_common())
+    # most customers first, ties by name: the same answer whatever order rows came in
+    mix.timezones = dict(sorted(tzs.items(), key=lambda kv: (-kv[1], kv[0])))
+    mix.countries = dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0])))
     return mix
