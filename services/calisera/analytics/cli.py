@@ -1,4 +1,13 @@
-"""``calisera analytics ...``: maintenance commands of the analytics service."""
+"""``calisera analytics ...``: maintenance commands of the analytics service.
+
+``rebuild`` recomputes from what analytics stored itself: every booking event it was
+delivered is kept as an *observation* (its facts minus personal data), so booking facts
+are re-folded from them and every aggregate is re-summed from the facts — the same pure
+functions the consumer uses, in one transaction. A full replay from the sources (empty
+the analytics tables, then deliver every event of the bookings and providers outboxes
+again) needs an internal endpoint in those services to page through their outbox; it is
+not built yet (``deliver`` makes such a replay safe: duplicates have no effect).
+"""
 
 from __future__ import annotations
 
