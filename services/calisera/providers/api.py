@@ -19,6 +19,10 @@ What this service adds to ``shared/API.md`` (extensions, nothing contradicts it)
 - ``GET /api/v1/providers/{id}/qr-code[?format=png]``: the QR code of ``booking_url``
   (public unless the provider is suspended), with ``ETag`` and ``Cache-Control``.
 - Lists (providers, services) are ordered by creation, ``limit`` 1-200 (default 50).
+- ``DELETE /api/v1/providers/{id}`` (admin only, 204) removes a provider with its
+  services and availability and emits ``provider.deleted`` (a new event type); the
+  slug becomes free again. Bookings stay in the bookings service.
+- The full record carries ``owner_subject`` (for ``Principal.owns`` in other services).
 """
 
 from __future__ import annotations
@@ -125,6 +129,16 @@ async def update_provider(
     async with session.begin():
         p = await service.update_provider(session, provider_id, body, principal, settings)
     return service.provider_out(p, settings)
+
+
+@router.delete("/{provider_id}", status_code=204, response_class=Response)
+async def delete_provider(
+    provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> Response:
+    """Admin only: removes the provider, its services and availability (``provider.deleted``)."""
+    async with session.begin():
+        await service.delete_provider(session, provider_id, principal, settings)
+    return Response(status_code=204)
 
 
 @router.get("/{provider_id}/qr-code", response_class=Response)

@@ -103,3 +103,28 @@ async def test_internal_schedule_needs_admin(client, auth_headers, tenant):
     url = f"/internal/v1/providers/services/{s['id']}/schedule"
     assert (await client.get(url)).status_code == 401
     assert (await client.get(url, headers=auth_headers("owner@example.com"))).status_code == 403
+
+
+async def test_only_admin_deletes_a_provider(client, admin_headers, auth_headers, tenant):
+    p, s = tenant
+    url = f"/api/v1/providers/{p['id']}"
+    assert (await client.delete(url)).status_code == 401
+    assert (await client.delete(url, headers=auth_headers("owner@example.com"))).status_code == 403
+    assert (await client.delete(url, headers=admin_headers)).status_code == 204
+    assert (await client.get(url, headers=admin_headers)).status_code == 404
+    assert (await client.delete(url, headers=admin_headers)).status_code == 404
+    schedule = await client.get(
+        f"/internal/v1/providers/services/{s['id']}/schedule", headers=admin_headers
+    )
+    assert schedule.status_code == 404
+    reused = await client.post(
+        "/api/v1/providers",
+        json={
+            "slug": p["slug"],
+            "name": "Again",
+            "timezone": "UTC",
+            "owner_email": "x@example.com",
+        },
+        headers=admin_headers,
+    )
+    assert reused.status_code == 201

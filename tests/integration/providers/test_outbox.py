@@ -42,6 +42,12 @@ async def test_each_change_writes_one_event_with_increasing_versions(
         json={"weekly": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
         headers=admin_headers,
     )
+    await client.put(  # the same hours again: nothing changes, no event
+        f"{base}/availability",
+        json={"weekly": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
+        headers=admin_headers,
+    )
+    await client.delete(base, headers=admin_headers)
     rows = outbox_rows(database_url)
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("provider.created", pid, 1),
@@ -50,6 +56,7 @@ async def test_each_change_writes_one_event_with_increasing_versions(
         ("service.updated", sid, 2),
         ("service.archived", sid, 3),
         ("availability.updated", pid, 3),
+        ("provider.deleted", pid, 4),
     ]
     assert all(r[3] == pid for r in rows)
     envelope = rows[1][4]

@@ -36,6 +36,7 @@ async def test_signed_in_user_becomes_owner(client, auth_headers):
     )
     assert r.status_code == 201, r.text
     assert r.json()["owner_email"] == "barber@example.com"
+    assert r.json()["owner_subject"] == "user-Barber@Example.com"
     mine = await client.get("/api/v1/providers", headers=headers)
     assert [p["slug"] for p in mine.json()["items"]] == ["the-barber"]
 
@@ -226,3 +227,12 @@ async def test_bad_cursor_and_limit_are_422(client, admin_headers):
     assert r.json()["errors"][0]["field"] == "cursor"
     r = await client.get("/api/v1/providers?limit=0", headers=admin_headers)
     assert r.json()["errors"][0]["field"] == "limit"
+
+
+async def test_openapi_documents_the_providers_routes(client):
+    r = await client.get("/api/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert "/api/v1/providers/by-slug/{slug}" in paths
+    assert "/api/v1/providers/{provider_id}/availability" in paths
+    assert "/internal/v1/providers/services/{service_id}/schedule" in paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import uuid
 import zlib
@@ -265,3 +266,17 @@ async def test_client_upsert_and_suspend(app, client, database_url):
         assert err.value.errors[0].field == "timezone"
     finally:
         await providers.aclose()
+
+
+async def test_concurrent_upserts_of_one_slug_make_one_provider(app, admin_headers, client):
+    clients = [ProvidersClient(app.state.platform) for _ in range(4)]
+    try:
+        results = await asyncio.gather(
+            *(c.upsert_provider("same-tenant", "Same", "UTC", "ops@example.com") for c in clients)
+        )
+    finally:
+        for c in clients:
+            await c.aclose()
+    assert len({r["id"] for r in results}) == 1
+    listed = await client.get("/api/v1/providers", headers=admin_headers)
+    assert [p["slug"] for p in listed.json()["items"]] == ["same-tenant"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import class_service_body, event_service_body, simple_service_body
+from .conftest import EVENT_DAY, class_service_body, event_service_body, simple_service_body
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def test_event_and_class_services(client, admin_headers, provider):
         services_url(provider), json=event_service_body(), headers=admin_headers
     )
     assert event.status_code == 201, event.text
-    assert event.json()["starts_at"] == "2099-03-29T07:00:00Z"
+    assert event.json()["starts_at"] == f"{EVENT_DAY.isoformat()}T07:00:00Z"
     klass = await client.post(
         services_url(provider),
         json=class_service_body(
@@ -136,6 +136,17 @@ BAD_SERVICES = [
         "recurrence.start_time",
     ),
     (class_service_body(starts_at="2099-01-01T10:00:00Z"), "starts_at"),
+    (event_service_body(starts_at="9999-12-31T23:00:00Z"), "starts_at"),
+    (
+        class_service_body(
+            recurrence={"rrule": "FREQ=DAILY", "start_time": "18:00", "starts_on": "9999-12-01"}
+        ),
+        "recurrence.starts_on",
+    ),
+    (
+        class_service_body(recurrence={"rrule": "FREQ=DAILY", "until": "9999-12-31", **_rec}),
+        "recurrence.until",
+    ),
     (simple_service_body(colour="red"), "colour"),
 ]
 

@@ -67,3 +67,22 @@ def test_grid_and_offset_rules_on_availability():
             {"time_off": [{"start": "2026-12-24T00:00Z", "end": "2026-12-25T00:00"}]}
         )
     assert err.value.errors()[0]["loc"] == ("time_off", 0, "start")
+
+
+@pytest.mark.parametrize("locale", ["en", "de-DE", "zh-Hant-TW", "es-419"])
+def test_good_locales(locale):
+    assert ProviderCreate.model_validate(_provider(locale=locale)).locale == locale
+
+
+@pytest.mark.parametrize("locale", ["english", "en_US", "EN", "de-de"])
+def test_bad_locales_say_what_is_expected(locale):
+    with pytest.raises(ValidationError, match="language tag"):
+        ProviderCreate.model_validate(_provider(locale=locale))
+
+
+def test_accent_colour_is_lower_cased_and_explained():
+    p = ProviderCreate.model_validate(_provider(booking_page={"accent_color": "#AA33FF"}))
+    assert p.booking_page is not None
+    assert p.booking_page.accent_color == "#aa33ff"
+    with pytest.raises(ValidationError, match="hex colour"):
+        ProviderCreate.model_validate(_provider(booking_page={"accent_color": "blue"}))
