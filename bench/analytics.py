@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.analytics")
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv if argv is not None else [])
     sys.path.insert(0, str(ROOT))
     result = run(args)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -147,4 +147,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
