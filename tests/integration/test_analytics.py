@@ -579,3 +579,124 @@ async def test_providers_outbox_events_feed_hours_and_seats_and_only_the_owner_s
         headers=auth_headers("owner@example.com"),
     )
     assert unknown.status_code == 404
+
+
+async def test_real_bookings_and_providers_outboxes_give_the_right_summary(
+    analytics: Consumer,
+    db: Database,
+    client: Any,
+    admin_headers: dict[str, str],
+    auth_headers: Any,
+) -> None:
+    """Bookings made, moved and cancelled through the real APIs; their outbox events
+    (newest first) through the consumer; the owner's dashboard counts them."""
+    from zoneinfo import ZoneInfo
+
+    from calisera.analytics import service
+
+    berlin = ZoneInfo("Europe/Berlin")
+    owner = auth_headers("owner@example.com")
+    r = await client.post(
+        "/api/v1/providers",
+        json={
+            "slug": f"an-{uuid.uuid4().hex[:8]}",
+            "name": "Studio",
+            "timezone": "Europe/Berlin",
+            "owner_email": "owner@example.com",
+        },
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    provider = r.json()["id"]
+    r = await client.put(
+        f"/api/v1/providers/{provider}/availability",
+        json={
+            "weekly": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(7)],
+            "overrides": [],
+            "time_off": [],
+        },
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/api/v1/providers/{provider}/services",
+        json={
+            "name": "Coaching",
+            "kind": "simple",
+            "duration_minutes": 60,
+            "min_notice_minutes": 0,
+            "booking_window_days": 365,
+        },
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    service_id = r.json()["id"]
+
+    today = datetime.now(berlin).date()
+    day = today + timedelta(days=3)
+
+    def at(hour: int, d: date = day) -> str:
+        return datetime.combine(d, datetime.min.time().replace(hour=hour), berlin).isoformat()
+
+    ids = []
+    for hour, email, phone in [
+        (10, "ann@example.com", None),
+        (12, "ANN@example.com", None),
+        (14, "bob@example.com", "+44 20 7946 0958"),
+    ]:
+        r = await client.post(
+            "/api/v1/bookings",
+            json={
+                "service_id": service_id,
+                "start": at(hour),
+                "customer": {
+                    "name": "C",
+                    "email": email,
+                    "phone": phone,
+                    "timezone": "Europe/London",
+                },
+            },
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    r = await client.post(f"/api/v1/bookings/{ids[0]}/cancel", json={}, headers=owner)
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"/api/v1/bookings/{ids[1]}/reschedule",
+        json={"start": at(10, day + timedelta(days=1))},
+        headers=owner,
+    )
+    assert r.status_code == 200, r.text
+
+    async with db.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                sa.text(
+                    "SELECT envelope FROM providers.outbox UNION ALL "
+                    "SELECT envelope FROM bookings.outbox"
+                )
+            )
+        ).all()
+    for row in reversed(rows):
+        assert await deliver(analytics, db.sessionmaker, EventEnvelope.model_validate(row[0]))
+
+    period = {"from": today.isoformat(), "to": (today + timedelta(days=9)).isoformat()}
+    base = f"/api/v1/analytics/providers/{provider}"
+    r = await client.get(f"{base}/summary", params=period, headers=owner)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert (s["bookings_created"], s["cancelled"], s["rescheduled"]) == (3, 1, 1)
+    assert (s["bookings"], s["booked_minutes"], s["available_minutes"]) == (2, 120, 10 * 480)
+    assert s["utilization"] == round(120 / 4800, 4)
+    assert s["customers"] == {"new": 2, "returning": 0, "repeat_rate": 0.5}
+    assert [x["name"] for x in s["by_service"]] == ["Coaching"]
+    r = await client.get(f"{base}/customers", params=period, headers=owner)
+    assert {c["country"]: c["customers"] for c in r.json()["countries"]} == {"GB": 1, "unknown": 1}
+    r = await client.get(f"{base}/heatmap", params=period, headers=owner)
+    assert r.json()["busiest_hour"] in (10, 14)
+    assert sum(r.json()["by_hour"]) == 2
+
+    async with db.sessionmaker() as session, session.begin():
+        await service.rebuild(session)
+    r = await client.get(f"{base}/summary", params=period, headers=owner)
+    assert r.json() == s
