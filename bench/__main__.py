@@ -13,6 +13,7 @@ import sys
 BENCHMARKS = [
     "availability",
     "bookings",
+    "analytics",
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from calisera.analytics.cli import app as analytics_app
 from calisera.core.logging import configure_logging
 from calisera.core.settings import SERVICE_NAMES, Settings
 
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(analytics_app, name="analytics")
 
 DataDir = Annotated[
     Path | None,
@@ -128,21 +130,58 @@ def worker(
         str, typer.Argument(help="Consumer queue: notifications, analytics, listing.")
     ],
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
 ) -> None:
     """Run the Celery worker of one consumer queue."""
     from calisera.pipeline import run_worker
 
-    run_worker(_settings(), queue, concurrency=concurrency)
+    run_worker(_settings(), queue, concurrency=concurrency, pool=pool)
 
 
 @app.command()
 def relay(
     once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+    ] = None,
 ) -> None:
     """Move committed outbox events of every service to the broker."""
     from calisera.pipeline import run_relay
 
-    run_relay(_settings(), once=once)
+    run_relay(_settings(), once=once, metrics_port=metrics_port)
+
+
+dlq = typer.Typer(help="Dead-lettered deliveries: events a consumer failed on repeatedly.")
+app.add_typer(dlq, name="dlq")
+
+
+@dlq.command("list")
+def dlq_list(
+    consumer: Annotated[str | None, typer.Option(help="Only this consumer queue.")] = None,
+) -> None:
+    """Show dead-lettered deliveries."""
+    from calisera.pipeline import dead_letters
+
+    for row in dead_letters(_settings(), consumer):
+        typer.echo(
+            f"{row['event_id']}  {row['consumer']:<14} {row['event_type']:<22} "
+            f"failures={row['failures']} dead_at={row['dead_at']:%Y-%m-%dT%H:%M:%S%z}  "
+            f"{(row['last_error'] or '').splitlines()[0][:120] if row['last_error'] else ''}"
+        )
+
+
+@dlq.command("replay")
+def dlq_replay(
+    consumer: Annotated[str | None, typer.Option(help="Only this consumer queue.")] = None,
+    event_id: Annotated[str | None, typer.Option(help="Only this event.")] = None,
+) -> None:
+    """Hand dead-lettered deliveries back to the relay, which publishes them again."""
+    from uuid import UUID
+
+    from calisera.pipeline import replay_dead_letters
+
+    count = replay_dead_letters(_settings(), consumer, UUID(event_id) if event_id else None)
+    typer.echo(f"replaying {count} deliveries")
 
 
 @app.command()

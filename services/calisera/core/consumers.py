@@ -16,8 +16,21 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from calisera.core.events import EventEnvelope
+from calisera.core.settings import Settings
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a worker process gives a consumer's optional hooks (one per process)."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+AfterCommit = Callable[[WorkerContext, EventEnvelope], Awaitable[None]]
+Periodic = Callable[[WorkerContext], Awaitable[None]]
 
 
 def processed_events_table(metadata: sa.MetaData) -> sa.Table:
@@ -43,6 +56,13 @@ class Consumer:
     processed: sa.Table | None
     """``<schema>.processed_events``; None for consumers without a schema (cache
     invalidation), whose effect is naturally idempotent."""
+    after_commit: AfterCommit | None = None
+    """Runs after the handling transaction committed (e.g. send what it queued); also
+    for a duplicate, so work interrupted by a crash is picked up. Must be idempotent."""
+    periodic: Periodic | None = None
+    """Runs every ``periodic_interval`` seconds in each worker of the queue (sweeps:
+    due reminders, retries); must be safe with several workers (row locks)."""
+    periodic_interval: float = 5.0
 
     def wants(self, event_type: str) -> bool:
         return any(fnmatch.fnmatchcase(event_type, p) for p in self.event_types)

@@ -27,15 +27,20 @@ ENV_DIR = Path(__file__).resolve().parent / "alembic"
 _LOCK_KEY = 0x6361_6C69  # "cali": one advisory lock for every migration run
 
 
+INFRASTRUCTURE_SCHEMAS = {"relay": PACKAGE_ROOT / "core" / "relay_migrations"}
+"""Schemas owned by platform processes rather than services (the outbox relay's
+``relay.deliveries``), migrated like a service's, after the services."""
+
+
 def versions_dir(service: str) -> Path:
-    return PACKAGE_ROOT / service / "migrations"
+    return INFRASTRUCTURE_SCHEMAS.get(service) or PACKAGE_ROOT / service / "migrations"
 
 
 def migrated_services() -> list[str]:
-    """Services that own a schema: those with at least one revision, in a stable order."""
+    """Schemas with at least one revision, in a stable order: services, then infrastructure."""
     return [
         s
-        for s in SERVICE_NAMES
+        for s in (*SERVICE_NAMES, *INFRASTRUCTURE_SCHEMAS)
         if versions_dir(s).is_dir() and any(versions_dir(s).glob("[0-9]*.py"))
     ]
 

@@ -36,8 +36,32 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     """``smtp://host:port``; unset in ``up`` = the development mailbox."""
 
+    sms_url: str | None = None
+    """Twilio-compatible SMS API base (``https://user:token@host/2010-04-01/Accounts/SID``);
+    unset = SMS are written to the log (development)."""
+
+    queue_prefix: str = ""
+    """Prefix of every consumer queue name (lets several platforms share one broker)."""
+
+    relay_visibility_timeout: float = 60.0
+    """Seconds after which the relay re-publishes an event a consumer has not confirmed."""
+
+    relay_poll_interval: float = 1.0
+    """Polling fallback of the relay when no NOTIFY arrives."""
+
+    delivery_max_attempts: int = 6
+    """Failed handling attempts of one event by one consumer before it is dead-lettered;
+    also the send attempts of one notification (e-mail, SMS, push) before it is dead."""
+
+    retry_base_seconds: float = 2.0
+    """First retry delay of a failed notification send; doubles each time, with jitter."""
+
     admin_token: SecretStr | None = None
     """Platform admin token (operator, automation, service-to-service calls)."""
+
+    analytics_key: SecretStr | None = None
+    """Key of the customer hashes in analytics (HMAC-SHA256 of the e-mail); unset = derived
+    from the admin token, or a random key kept in the analytics schema."""
 
     public_url: str = "http://127.0.0.1:8000"
     """Base of every URL shown to people (``booking_url``, manage links, QR codes)."""

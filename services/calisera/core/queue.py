@@ -1,0 +1,90 @@
+"""The one Celery app of the platform and its configuration (kept here, only here).
+
+Each consumer has its own queue (``<prefix><consumer>``); the relay publishes one
+``calisera.deliver`` task per (event, consumer). The broker is RabbitMQ
+(``CALISERA_BROKER_URL``) in production; without one, the embedded default is kombu's
+SQLAlchemy transport on the platform's own PostgreSQL: durable, shared by every process
+of the machine, nothing extra to install. That transport (like a filesystem one) loses
+a message whose worker is killed with SIGKILL; the relay's ``relay.deliveries`` table
+re-publishes every event a consumer has not confirmed after a visibility timeout, so no
+broker has to be trusted with the end-to-end guarantee (see :mod:`calisera.core.relay`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from calisera.core.database import sqlalchemy_url
+from calisera.core.settings import Settings
+
+DELIVER_TASK = "calisera.deliver"
+CONSUMER_QUEUES = ("notifications", "analytics", "listing")
+EMBEDDED_POLLING_INTERVAL = 0.05
+"""kombu's SQLAlchemy transport polls; its default (~1 s) would dominate latency. The
+option cannot go through ``broker_transport_options`` (it is passed to
+``create_engine`` and crashes), so it is set on the transport class."""
+
+
+def broker_url(settings: Settings) -> str:
+    """RabbitMQ when configured; else the embedded transport on the platform database."""
+    if settings.broker_url:
+        return settings.broker_url
+    if not settings.database_url:
+        raise RuntimeError("no broker: set CALISERA_BROKER_URL or DATABASE_URL")
+    url = sqlalchemy_url(settings.database_url).render_as_string(hide_password=False)
+    return "sqla+" + url
+
+
+def queue_name(settings: Settings, consumer: str) -> str:
+    return f"{settings.queue_prefix}{consumer}"
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A configured Celery app; tasks are registered by :mod:`calisera.pipeline`."""
+    url = broker_url(settings)
+    if url.startswith("sqla+"):
+        from kombu.transport import sqlalchemy as kombu_sqla
+
+        kombu_sqla.Transport.polling_interval = EMBEDDED_POLLING_INTERVAL
+    app = Celery("calisera", broker=url, set_as_current=False)
+    exchange = Exchange(f"{settings.queue_prefix}calisera", type="direct", durable=True)
+    app.conf.update(_config(settings, exchange))
+    return app
+
+
+def _config(settings: Settings, exchange: Exchange) -> dict[str, Any]:
+    queues = [
+        Queue(
+            queue_name(settings, c),
+            exchange,
+            routing_key=queue_name(settings, c),
+            durable=True,
+        )
+        for c in CONSUMER_QUEUES
+    ]
+    return {
+        "task_queues": queues,
+        "task_default_queue": queue_name(settings, "notifications"),
+        "task_default_exchange": exchange.name,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        # At-least-once: a message is acknowledged only after its task has finished,
+        # and put back when the worker process running it dies.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_delivery_mode": "persistent",
+        "broker_connection_retry_on_startup": True,
+        "broker_pool_limit": 4,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "worker_enable_remote_control": not broker_url(settings).startswith("sqla+"),
+        "broker_transport_options": {"confirm_publish": True}
+        if broker_url(settings).startswith("amqp")
+        else {},
+    }

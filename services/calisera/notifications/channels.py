@@ -1,0 +1,224 @@
+"""The ways a message leaves Calisera: SMTP e-mail (or the development mailbox), SMS
+(Twilio-compatible HTTP API, or the log), web push (VAPID)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiosmtplib
+import httpx
+import structlog
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from calisera.notifications.models import dev_mailbox
+
+log = structlog.get_logger("calisera.notifications")
+
+
+class DeliveryFailed(Exception):
+    """The channel refused or could not be reached; the message is retried later."""
+
+
+@dataclass(frozen=True)
+class Email:
+    message_id: str
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    ics: bytes | None = None
+    ics_method: str | None = None
+
+    def to_message(self) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Message-ID"] = self.message_id  # stable: a re-sent copy is recognisable
+        msg["From"] = self.sender
+        msg["To"] = self.recipient
+        msg["Subject"] = self.subject
+        msg.set_content(self.text)
+        msg.add_alternative(self.html, subtype="html")
+        if self.ics is not None:
+            msg.add_attachment(
+                self.ics,
+                maintype="text",
+                subtype="calendar",
+                filename="invite.ics" if self.ics_method != "CANCEL" else "cancel.ics",
+                params={"method": self.ics_method or "PUBLISH", "charset": "utf-8"},
+            )
+        return msg
+
+
+class EmailSender(Protocol):
+    async def send(self, email: Email) -> None: ...
+
+
+class SmtpSender:
+    """``smtp://[user:pass@]host:port`` (``smtps://`` for implicit TLS)."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        self.use_tls = parts.scheme == "smtps"
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = timeout
+
+    async def send(self, email: Email) -> None:
+        try:
+            await aiosmtplib.send(
+                email.to_message(),
+                hostname=self.host,
+                port=self.port,
+                use_tls=self.use_tls,
+                start_tls=False if not self.use_tls else None,
+                username=self.username,
+                password=self.password,
+                timeout=self.timeout,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {exc}") from exc
+
+
+class DevMailbox:
+    """Development: e-mail is stored in ``notifications.dev_mailbox`` (``calisera up``
+    without ``CALISERA_SMTP_URL``) and shown at ``/api/v1/notifications/dev/mailbox``."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+        self.sessionmaker = sessionmaker
+
+    async def send(self, email: Email) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                insert(dev_mailbox)
+                .values(
+                    message_id=email.message_id,
+                    sender=email.sender,
+                    recipient=email.recipient,
+                    subject=email.subject,
+                    text=email.text,
+                    html=email.html,
+                    raw=email.to_message().as_string(),
+                )
+                .on_conflict_do_nothing(index_elements=["message_id"])
+            )
+
+
+class SmsGateway(Protocol):
+    async def send(self, to: str, body: str) -> None: ...
+
+
+class TwilioSms:
+    """A Twilio-compatible API: ``POST {base}/Messages.json`` with ``From``, ``To``, ``Body``
+    and basic auth. ``CALISERA_SMS_URL=https://SID:TOKEN@api.twilio.com/2010-04-01/
+    Accounts/SID?from=+15550001111``."""
+
+    def __init__(self, url: str, timeout: float = 10.0):
+        parts = urlsplit(url)
+        self.sender = parse_qs(parts.query).get("from", [""])[0]
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        self.endpoint = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}/Messages.json"
+        self.auth = (
+            (unquote(parts.username or ""), unquote(parts.password or ""))
+            if parts.username
+            else None
+        )
+        self.timeout = timeout
+
+    async def send(self, to: str, body: str) -> None:
+        try:
+            auth = httpx.BasicAuth(*self.auth) if self.auth else None
+            async with httpx.AsyncClient(timeout=self.timeout, auth=auth) as http:
+                response = await http.post(
+                    self.endpoint,
+                    data={"From": self.sender, "To": to, "Body": body},
+                )
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"SMS gateway: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code >= 300:
+            raise DeliveryFailed(f"SMS gateway answered {response.status_code}: {response.text}")
+
+
+class LogSms:
+    """Development: SMS are written to the log."""
+
+    async def send(self, to: str, body: str) -> None:
+        log.info("sms_logged", to=to, body=body)
+
+
+def sms_gateway(url: str | None) -> SmsGateway:
+    return TwilioSms(url) if url else LogSms()
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    endpoint: str
+    p256dh: str
+    auth: str
+
+
+async def send_push(
+    target: PushTarget, payload: dict[str, Any], private_pem: str, contact: str
+) -> int:
+    """Encrypted web push to one subscription; the push service's HTTP status (410 = gone)."""
+    from pywebpush import WebPushException, webpush
+
+    def post() -> int:
+        try:
+            response = webpush(
+                subscription_info={
+                    "endpoint": target.endpoint,
+                    "keys": {"p256dh": target.p256dh, "auth": target.auth},
+                },
+                data=json.dumps(payload),
+                vapid_private_key=_der_b64(private_pem),
+                vapid_claims={"sub": contact},
+                timeout=10,
+            )
+        except WebPushException as exc:
+            status = getattr(exc.response, "status_code", None)
+            if status in (404, 410):
+                return int(status)
+            raise DeliveryFailed(f"web push: {exc}") from exc
+        except OSError as exc:
+            raise DeliveryFailed(f"web push: {exc}") from exc
+        return int(getattr(response, "status_code", 201))
+
+    return await asyncio.to_thread(post)
+
+
+def _der_b64(private_pem: str) -> str:
+    """pywebpush takes the key as base64 DER (or a file path)."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return base64.urlsafe_b64encode(der).decode().rstrip("=")
+
+
+def new_vapid_keys() -> tuple[str, str]:
+    """(private key PEM, public key as the browser's ``applicationServerKey``)."""
+    from cryptography.hazmat.primitives import serialization
+    from py_vapid import Vapid
+
+    vapid = Vapid()
+    vapid.generate_keys()
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    public = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return vapid.private_pem().decode(), public
