@@ -352,6 +352,7 @@ async def test_ics_has_a_stable_uid_and_the_version_as_sequence(client, schedule
     assert "STATUS:CONFIRMED" in text
     assert f"DTSTART:{tomorrow_at(10).strftime('%Y%m%dT%H%M%S')}Z" in text
     assert "ATTENDEE" in text and "grace@example.com" in text
+    assert "ORGANIZER" in text and OWNER_EMAIL in text
     await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
     text = (await client.get(f"/api/v1/bookings/{booking['id']}/ics", headers=headers)).text
     assert "SEQUENCE:2" in text
