@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
@@ -39,8 +38,6 @@ from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.listing.client import invalidate_provider
 from calisera.providers.client import ProvidersClient
-
-log = structlog.get_logger("calisera.bookings")
 
 router = APIRouter(tags=["bookings"])
 internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
