@@ -243,7 +243,7 @@ def _pg_bin(tool: str) -> str:
 
 def _jobs(entries: list[dict[str, Any]], count: int, day: datetime) -> list[dict[str, Any]]:
     jobs = []
-    per_day = 24 * 60 // SLOT_MINUTES
+    per_day = (24 * 60 - SLOT_MINUTES) // SLOT_MINUTES  # the provider works 00:00-23:59
     for n in range(count):
         entry = entries[n % len(entries)]
         k = n // len(entries)
