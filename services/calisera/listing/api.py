@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -99,12 +100,16 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     cache = create_cache(platform.settings.cache_url)
     providers = ProvidersClient(platform)
     bookings = BookingsClient(platform)
-    platform.state["listing"] = Listing(providers, bookings, cache)
+    listing = platform.state["listing"] = Listing(providers, bookings, cache)
     register_process_cache(cache)
+    # Start-up objects (routes, models, schemas) never die: keep them out of the
+    # collector's full passes, which otherwise stall every request in flight.
+    gc.freeze()
     try:
         yield
     finally:
         unregister_process_cache(cache)
+        await listing.aclose()
         platform.state.pop("listing", None)
         await providers.aclose()
         await bookings.aclose()

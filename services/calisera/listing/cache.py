@@ -8,10 +8,13 @@ entry is bounded in time so a replica never serves what it could not recompute:
   ``booking.*``, ``provider.*``, ``service.*`` or ``availability.updated`` event, and
   straight from the bookings service when it commits in the same process) makes
   every answer about that provider a miss at once, on every replica sharing Redis.
-- Values carry a TTL in seconds: busy time and computed answers at most
-  :data:`BUSY_TTL` (the bound on how stale a slot can be when no invalidation
-  arrived), provider configuration :data:`CONFIG_TTL` before it is revalidated
-  against the providers service (ETag).
+- Values carry a TTL in seconds: busy time :data:`BUSY_TTL`, computed answers
+  :data:`ANSWER_FRESH` and, while one request recomputes them in the background,
+  at most :data:`ANSWER_MAX_AGE` (stale-while-revalidate, so an expiry under load
+  does not stall every waiting request). An answer is thus at most
+  ``BUSY_TTL + ANSWER_MAX_AGE`` = 1 s behind a booking that no invalidation
+  announced. Provider configuration is revalidated against the providers service
+  (ETag) after :data:`CONFIG_TTL`.
 
 Both implementations have one interface; tests run both against the same cases.
 """
@@ -27,8 +30,14 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-BUSY_TTL = 1.0
-"""Seconds a busy-time read or a computed answer may be reused without invalidation."""
+BUSY_TTL = 0.5
+"""Seconds a busy-time read is shared by the answers computed from it."""
+
+ANSWER_FRESH = 0.25
+"""Seconds a computed answer is served as is."""
+
+ANSWER_MAX_AGE = 0.5
+"""Seconds a computed answer may be served while a newer one is being computed."""
 
 CONFIG_TTL = 2.0
 """Seconds a provider configuration is used before it is revalidated (ETag)."""

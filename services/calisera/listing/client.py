@@ -6,7 +6,7 @@ When the listing service runs in the same process (``calisera up``) its cache is
 directly; elsewhere, with a shared Redis (``CALISERA_CACHE_URL``), the provider's
 generation is bumped there for every listing replica. Without either there is nothing
 to invalidate here: a listing replica elsewhere with its own in-process cache reuses
-an answer for at most ``BUSY_TTL`` (1 s), and the ``listing`` event consumer bumps
+an answer for at most ``BUSY_TTL + ANSWER_MAX_AGE`` (1 s), and the ``listing`` event consumer bumps
 shared caches as the events arrive.
 """
 

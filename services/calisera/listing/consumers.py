@@ -8,7 +8,7 @@ twice is harmless, so the consumer keeps no schema (``processed=None``).
 Which cache: the listing service's own when it runs in this process, otherwise Redis
 from ``CALISERA_CACHE_URL`` (read once through :class:`Settings`). A worker process
 with neither has nothing to invalidate: an in-process cache elsewhere expires its
-answers within ``BUSY_TTL``.
+answers within ``BUSY_TTL + ANSWER_MAX_AGE`` (1 s).
 """
 
 from __future__ import annotations

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 from typing import Any, Protocol, TypeVar
+
+import structlog
 
 from calisera.bookings.schemas import BusyTime
 from calisera.core.errors import NotFound
-from calisera.listing.cache import BUSY_TTL, CONFIG_TTL, Cache
+from calisera.listing.cache import ANSWER_FRESH, ANSWER_MAX_AGE, BUSY_TTL, CONFIG_TTL, Cache
 from calisera.providers.schemas import ScheduleConfig
 from calisera.scheduling import free_slots
 from calisera.scheduling.model import (
@@ -32,6 +36,7 @@ from calisera.scheduling.model import (
 )
 
 T = TypeVar("T")
+log = structlog.get_logger("calisera.listing")
 MAX_RANGE_DAYS = 62
 BUSY_MARGIN = timedelta(days=2)
 """Busy time is read this far around the bookable window: it covers buffers, the
@@ -77,6 +82,8 @@ class Listing:
         self.clock = clock
         self._decoded: dict[uuid.UUID, _Decoded] = {}
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self._tasks: set[asyncio.Task[bytes]] = set()
+        self._refreshing: set[str] = set()
         self._busy_memo: dict[
             uuid.UUID, tuple[bytes, tuple[BusyInterval, ...], tuple[OccurrenceSeats, ...]]
         ] = {}
@@ -160,10 +167,47 @@ class Listing:
         )
         cached = await self.cache.get(key) if generation >= 0 else None
         if cached is not None:
-            return cached
+            split = cached.index(b"\n")
+            body = cached[split + 1 :]
+            if time.time() - float(cached[:split]) >= ANSWER_FRESH:
+                self._refresh(key, decoded, generation, first, last, out_zone)
+            return body
         return await self._single_flight(
             key, lambda: self._answer(key, decoded, generation, first, last, out_zone)
         )
+
+    def _refresh(
+        self,
+        key: str,
+        decoded: _Decoded,
+        generation: int,
+        first: date,
+        last: date,
+        out_zone: str,
+    ) -> None:
+        """Recompute an aging answer in the background (once per key at a time: the
+        key is claimed here, before the task first runs, so requests arriving in the
+        same loop turn do not each start one)."""
+        if key in self._inflight or key in self._refreshing:
+            return
+        self._refreshing.add(key)
+
+        async def run() -> bytes:
+            try:
+                return await self._single_flight(
+                    key, lambda: self._answer(key, decoded, generation, first, last, out_zone)
+                )
+            finally:
+                self._refreshing.discard(key)
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[bytes]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("listing_refresh_failed", error=repr(task.exception()))
 
     async def _answer(
         self,
@@ -201,7 +245,7 @@ class Listing:
             },
             separators=(",", ":"),
         ).encode()
-        await self.cache.set(key, body, BUSY_TTL)
+        await self.cache.set(key, f"{time.time()}\n".encode() + body, ANSWER_MAX_AGE)
         return body
 
     async def _busy(
@@ -211,9 +255,9 @@ class Listing:
         the end of the service's booking window, plus margins), shared by every
         request about that provider for ``BUSY_TTL`` and keyed by its generation."""
         today = self.clock().astimezone(UTC).date()
-        lo = datetime.combine(today, time(0), tzinfo=UTC) - BUSY_MARGIN
+        lo = datetime.combine(today, wall_time(0), tzinfo=UTC) - BUSY_MARGIN
         days = decoded.service.booking_window_days + 1
-        hi = datetime.combine(today, time(0), tzinfo=UTC) + timedelta(days=days) + BUSY_MARGIN
+        hi = datetime.combine(today, wall_time(0), tzinfo=UTC) + timedelta(days=days) + BUSY_MARGIN
         provider = decoded.config.provider_id
         key = f"busy:{provider}:{generation}:{lo.date().isoformat()}:{hi.date().isoformat()}"
         raw = await self.cache.get(key) if generation >= 0 else None
@@ -233,6 +277,13 @@ class Listing:
         raw = (await self.bookings.busy_time(provider, lo, hi)).model_dump_json().encode()
         await self.cache.set(key, raw, BUSY_TTL)
         return raw
+
+    async def aclose(self) -> None:
+        """Stop background refreshes (at shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def invalidate(self, provider_id: uuid.UUID) -> None:
         await self.cache.bump(provider_id)
