@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
@@ -35,12 +34,10 @@ from calisera.bookings.schemas import (
 )
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import InvalidInput, ServiceUnavailable
+from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.listing.client import invalidate_provider
 from calisera.providers.client import ProvidersClient
-
-log = structlog.get_logger("calisera.bookings")
 
 router = APIRouter(tags=["bookings"])
 internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
@@ -53,7 +50,7 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 class BookingsState:
     """Process-wide objects of the bookings service (``platform.state["bookings"]``)."""
 
-    schedules: service.ScheduleSource | None
+    schedules: service.ScheduleSource
 
 
 def _state(platform: Platform) -> BookingsState:
@@ -62,10 +59,7 @@ def _state(platform: Platform) -> BookingsState:
 
 
 def _schedules(platform: Platform) -> service.ScheduleSource:
-    source = _state(platform).schedules
-    if source is None:
-        raise ServiceUnavailable("The providers service client is not available.")
-    return source
+    return _state(platform).schedules
 
 
 def _now() -> datetime:
@@ -303,8 +297,10 @@ async def booking_ics(
     manage_token: ManageToken = None,
 ) -> Response:
     row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
+    provider = await _schedules(platform).get_provider(row.provider_id)
+    contact = provider.get("contact") or {}
     return Response(
-        booking_calendar(row),
+        booking_calendar(row, organizer_email=contact.get("email") or provider.get("owner_email")),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="booking-{booking_id}.ics"'},
     )

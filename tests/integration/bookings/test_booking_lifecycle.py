@@ -352,6 +352,7 @@ async def test_ics_has_a_stable_uid_and_the_version_as_sequence(client, schedule
     assert "STATUS:CONFIRMED" in text
     assert f"DTSTART:{tomorrow_at(10).strftime('%Y%m%dT%H%M%S')}Z" in text
     assert "ATTENDEE" in text and "grace@example.com" in text
+    assert "ORGANIZER" in text and OWNER_EMAIL in text
     await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
     text = (await client.get(f"/api/v1/bookings/{booking['id']}/ics", headers=headers)).text
     assert "SEQUENCE:2" in text
@@ -432,3 +433,33 @@ async def test_event_booked_at_another_time_than_its_start_is_422(schedules, boo
     r = await book(event, tomorrow_at(10), seats=4)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["seats"]
+
+
+async def test_busy_time_shows_seats_taken_in_occurrences(app, schedules, book):
+    from calisera.bookings.client import BookingsClient
+
+    klass = await schedules.add_service(kind="class", capacity=6, duration_minutes=60)
+    assert (await book(klass, tomorrow_at(18), seats=2)).status_code == 201
+    assert (await book(klass, tomorrow_at(18), seats=1)).status_code == 201
+    client = BookingsClient(app.state.platform)
+    try:
+        busy = await client.busy_time(klass.provider_id, tomorrow_at(0), tomorrow_at(0, days=2))
+    finally:
+        await client.aclose()
+    [seats] = busy.occurrence_seats()
+    assert (seats.start, seats.seats_taken) == (tomorrow_at(18), 3)
+    [interval] = busy.busy_intervals()
+    assert interval.start == tomorrow_at(18)
+
+
+async def test_availability_counts_booked_seats(client, schedules, book):
+    klass = await schedules.add_service(kind="class", capacity=6, duration_minutes=60)
+    assert (await book(klass, tomorrow_at(18), seats=2)).status_code == 201
+    day = tomorrow_at(18).date().isoformat()
+    r = await client.get(
+        "/api/v1/availability",
+        params={"service_id": str(klass.service.id), "start": day, "end": day, "timezone": "UTC"},
+    )
+    assert r.status_code == 200, r.text
+    [slot] = r.json()["slots"]
+    assert slot["seats_left"] == 4

@@ -298,12 +298,6 @@ async def test_unbookable_start_returns_to_the_picker(
     assert "cannot be booked" in page.text and "data-start=" in page.text
 
 
-@pytest.mark.xfail(
-    reason="bookings busy-time query drops occurrence blocks: `k.booking_id IS DISTINCT FROM "
-    ":exclude` is false for booking_id NULL and exclude NULL (bookings/service.py _BUSY), so "
-    "listing never sees seats taken; reported to the lead",
-    strict=False,
-)
 async def test_booking_two_seats_of_a_class_leaves_fewer_seats(
     client: httpx.AsyncClient, studio: Studio
 ) -> None:
