@@ -86,11 +86,18 @@ def load_or_create_secret(path: Path) -> str:
     return token
 
 
-def local_settings(settings: Settings) -> Settings:
-    """Fill in what ``up`` generates for itself in the data dir."""
+def local_settings(settings: Settings, *, base_url: str | None = None) -> Settings:
+    """Fill in what ``up`` generates for itself in the data dir.
+
+    ``base_url`` is where ``up`` listens; it becomes the public URL (booking links, QR
+    codes, e-mails) unless ``CALISERA_PUBLIC_URL`` names another one.
+    """
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     update: dict[str, Any] = {"data_dir": data_dir}
+    default_public = Settings.model_fields["public_url"].default
+    if base_url and settings.public_url == default_public:
+        update["public_url"] = base_url
     if settings.admin_token is None:
         update["admin_token"] = load_or_create_secret(data_dir / "admin-token")
     if settings.jwt_private_key is None and not settings.jwt_public_keys:
@@ -130,7 +137,8 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
     # SIGTERM must unwind like Ctrl-C so the database is stopped and nothing is orphaned.
     signal.signal(signal.SIGTERM, _terminate)
     ensure_port_free(host, port)
-    settings = local_settings(settings)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    settings = local_settings(settings, base_url=f"http://{shown_host}:{port}")
     embedded: EmbeddedPostgres | None = None
     with data_dir_lock(settings.data_dir):
         try:
