@@ -1,11 +1,239 @@
-"""HTTP routes of the providers service."""
+"""HTTP routes of the providers service: parse, authorize (in the service layer), call
+the domain, shape the answer. Routes own the transaction."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
 
-from calisera.core.platform import ServiceSpec
+from fastapi import APIRouter, Header, Query, Response
 
-router = APIRouter()
+from calisera.core.auth import CurrentPrincipal
+from calisera.core.dependencies import SessionDep, SettingsDep
+from calisera.core.platform import Platform, ServiceSpec
+from calisera.providers import service
+from calisera.providers.qr_codes import render_qr
+from calisera.providers.schemas import (
+    AvailabilityIn,
+    AvailabilityOut,
+    ProviderCreate,
+    ProviderList,
+    ProviderOut,
+    ProviderPatch,
+    PublicProfile,
+    ScheduleConfig,
+    ServiceCreate,
+    ServiceList,
+    ServiceOut,
+    ServicePatch,
+    check_timezone,
+)
 
-spec = ServiceSpec(name="providers", routers=[router])
+router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
+internal = APIRouter(prefix="/internal/v1/providers", tags=["internal"])
+
+Limit = Annotated[int | None, Query()]
+Cursor = Annotated[str | None, Query(max_length=200)]
+QR_CACHE_CONTROL = "public, max-age=300"
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.post("", status_code=201, response_model=ProviderOut)
+async def create_provider(
+    body: ProviderCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    response: Response,
+) -> ProviderOut:
+    async with session.begin():
+        p = await service.create_provider(session, body, principal, settings)
+    response.headers["Location"] = f"/api/v1/providers/{p.id}"
+    return service.provider_out(p, settings)
+
+
+@router.get("", response_model=ProviderList)
+async def list_providers(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> ProviderList:
+    async with session.begin():
+        rows, next_cursor = await service.list_providers(
+            session, principal, limit=limit, cursor=cursor
+        )
+    return ProviderList(
+        items=[service.provider_out(p, settings) for p in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/by-slug/{slug}", response_model=PublicProfile)
+async def get_public_profile(
+    slug: str, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> PublicProfile:
+    async with session.begin():
+        return await service.public_profile(session, slug, principal, settings)
+
+
+@router.get("/{provider_id}", response_model=ProviderOut)
+async def get_provider(
+    provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> ProviderOut:
+    async with session.begin():
+        p = await service.managed_provider(session, provider_id, principal)
+    return service.provider_out(p, settings)
+
+
+@router.patch("/{provider_id}", response_model=ProviderOut)
+async def update_provider(
+    provider_id: uuid.UUID,
+    body: ProviderPatch,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+) -> ProviderOut:
+    async with session.begin():
+        p = await service.update_provider(session, provider_id, body, principal, settings)
+    return service.provider_out(p, settings)
+
+
+@router.get("/{provider_id}/qr-code", response_class=Response)
+async def get_qr_code(
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    format: Literal["svg", "png"] = "svg",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The booking URL as a QR code (SVG, or PNG with ``?format=png``)."""
+    async with session.begin():
+        p = await service.visible_provider(session, provider_id, principal)
+    image = render_qr(service.booking_url(settings, p.slug), format)
+    headers = {"ETag": image.etag, "Cache-Control": QR_CACHE_CONTROL}
+    if _matches(if_none_match, image.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(image.content, media_type=image.media_type, headers=headers)
+
+
+@router.post("/{provider_id}/services", status_code=201, response_model=ServiceOut)
+async def create_service(
+    provider_id: uuid.UUID,
+    body: ServiceCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> ServiceOut:
+    async with session.begin():
+        s = await service.create_service(session, provider_id, body, principal)
+    response.headers["Location"] = f"/api/v1/providers/{provider_id}/services/{s.id}"
+    return service.service_out(s)
+
+
+@router.get("/{provider_id}/services", response_model=ServiceList)
+async def list_services(
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> ServiceList:
+    async with session.begin():
+        rows, next_cursor = await service.list_services(
+            session, provider_id, principal, limit=limit, cursor=cursor
+        )
+    return ServiceList(items=[service.service_out(s) for s in rows], next_cursor=next_cursor)
+
+
+@router.get("/{provider_id}/services/{service_id}", response_model=ServiceOut)
+async def get_service(
+    provider_id: uuid.UUID, service_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ServiceOut:
+    async with session.begin():
+        s = await service.managed_service(session, provider_id, service_id, principal)
+    return service.service_out(s)
+
+
+@router.patch("/{provider_id}/services/{service_id}", response_model=ServiceOut)
+async def update_service(
+    provider_id: uuid.UUID,
+    service_id: uuid.UUID,
+    body: ServicePatch,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> ServiceOut:
+    async with session.begin():
+        s = await service.update_service(session, provider_id, service_id, body, principal)
+    return service.service_out(s)
+
+
+@router.delete("/{provider_id}/services/{service_id}", response_model=ServiceOut)
+async def archive_service(
+    provider_id: uuid.UUID, service_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> ServiceOut:
+    """Archives the service (``active: false``); its bookings stay. Answers the service."""
+    async with session.begin():
+        s = await service.archive_service(session, provider_id, service_id, principal)
+    return service.service_out(s)
+
+
+@router.get("/{provider_id}/availability", response_model=AvailabilityOut)
+async def get_availability(
+    provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> AvailabilityOut:
+    async with session.begin():
+        return await service.get_availability(session, provider_id, principal)
+
+
+@router.put("/{provider_id}/availability", response_model=AvailabilityOut)
+async def put_availability(
+    provider_id: uuid.UUID, body: AvailabilityIn, session: SessionDep, principal: CurrentPrincipal
+) -> AvailabilityOut:
+    async with session.begin():
+        return await service.put_availability(session, provider_id, body, principal)
+
+
+@internal.get(
+    "/services/{service_id}/schedule",
+    response_model=ScheduleConfig,
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
+)
+async def get_schedule_config(
+    service_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    principal.require_admin()
+    async with session.begin():
+        if if_none_match:
+            etag = f'"{await service.schedule_version(session, service_id)}"'
+            if _matches(if_none_match, etag):
+                return Response(status_code=304, headers={"ETag": etag})
+        config = await service.schedule_config(session, service_id)
+    return Response(
+        config.model_dump_json(),
+        media_type="application/json",
+        headers={"ETag": f'"{config.version}"', "Cache-Control": "no-cache"},
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(platform: Platform) -> AsyncIterator[None]:
+    check_timezone("UTC")  # loads the zone list once, before the first request
+    yield
+
+
+spec = ServiceSpec(
+    name="providers", routers=[router, internal], schema="providers", lifespan=lifespan
+)

@@ -7,11 +7,23 @@ slots, convertible into :mod:`calisera.scheduling` values.
 
 from __future__ import annotations
 
+import functools
+import re
 import uuid
+import zoneinfo
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+)
 
 from calisera.scheduling.model import (
     DateOverride,
@@ -139,3 +151,359 @@ class ScheduleConfig(BaseModel):
 
     def blocking_services(self) -> tuple[ServiceDefinition, ...]:
         return tuple(s.definition() for s in self.other_services if s.kind != "simple")
+
+
+# --- public API: providers, services, availability ---------------------------------
+
+SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
+"""Lowercase letters, digits and hyphens, 3-63 characters, no hyphen at either end: a
+DNS label, so a slug can also become a custom sub-domain."""
+
+RESERVED_SLUGS = frozenset(
+    {
+        "api", "admin", "auth", "console", "p", "static", "internal", "app", "www",
+        "healthz", "readyz", "metrics", "docs", "help", "support", "login", "logout",
+        "signup", "register", "account", "settings", "dashboard", "providers", "bookings",
+        "availability", "notifications", "analytics", "users", "well-known", "calisera",
+        "assets", "public", "status", "about", "terms", "privacy", "new", "null",
+        "undefined", "root", "system", "mail", "email",
+    }
+)  # fmt: skip
+
+MAX_TEXT = 5000
+
+
+def check_slug(value: str) -> str:
+    if len(value) < 3 or len(value) > 63:
+        raise ValueError("must be 3 to 63 characters long")
+    if value != value.lower():
+        raise ValueError("must be lowercase")
+    if not re.fullmatch(SLUG_PATTERN, value):
+        raise ValueError(
+            "may contain only lowercase letters, digits and hyphens, "
+            "and may not start or end with a hyphen"
+        )
+    if value in RESERVED_SLUGS:
+        raise ValueError(f"'{value}' is reserved; choose another slug")
+    return value
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(value: str) -> str:
+    if value not in _known_zones():
+        raise ValueError(f"unknown IANA time zone '{value}' (e.g. 'Europe/Berlin')")
+    return value
+
+
+def check_phone(value: str) -> str:
+    """Phone numbers are stored in E.164; input must be international (``+49 ...``)."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number; use international format, e.g. +4930123456") from exc
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number; use international format, e.g. +4930123456")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_on_grid(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("must be a wall-clock time without offset, e.g. 09:00")
+    if value.second or value.microsecond or value.minute % 5:
+        raise ValueError("must be on a 5-minute grid, e.g. 09:00 or 09:05")
+    return value
+
+
+def check_naive_on_grid(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        raise ValueError("must be a local date-time without offset, e.g. 2026-12-24T00:00")
+    check_on_grid(value.time())
+    return value
+
+
+def check_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            "must be an RFC 3339 date-time with offset, e.g. 2027-03-29T09:00:00+02:00"
+        )
+    return value
+
+
+Slug = Annotated[str, AfterValidator(check_slug)]
+TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
+Phone = Annotated[str, AfterValidator(check_phone)]
+GridTime = Annotated[time, AfterValidator(check_on_grid)]
+LocalDateTime = Annotated[datetime, AfterValidator(check_naive_on_grid)]
+AwareDateTime = Annotated[datetime, AfterValidator(check_aware)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Locale = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
+]
+AccentColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$", to_lower=True)]
+
+
+class Input(BaseModel):
+    """Request bodies reject unknown fields, so a typo is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Contact(Input):
+    email: EmailStr | None = None
+    phone: Phone | None = None
+
+
+class BookingPage(Input):
+    """How the public booking page looks; ``shown_service_ids`` null = every active service."""
+
+    accent_color: AccentColor | None = None
+    welcome_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    shown_service_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
+
+
+class ProviderCreate(Input):
+    slug: Slug
+    name: Name
+    timezone: TimeZoneName
+    owner_email: EmailStr | None = None
+    """Required for the admin; a signed-in user may omit it (it defaults to their e-mail)."""
+    bio: Text | None = None
+    photo_url: HttpUrl | None = None
+    logo_url: HttpUrl | None = None
+    contact: Contact | None = None
+    locale: Locale = "en"
+    booking_page: BookingPage | None = None
+    suspended: bool = False
+
+
+class ProviderPatch(Input):
+    """Partial update: only the fields sent change; ``null`` clears an optional field."""
+
+    slug: Slug | None = None
+    name: Name | None = None
+    timezone: TimeZoneName | None = None
+    owner_email: EmailStr | None = None
+    bio: Text | None = None
+    photo_url: HttpUrl | None = None
+    logo_url: HttpUrl | None = None
+    contact: Contact | None = None
+    locale: Locale | None = None
+    booking_page: BookingPage | None = None
+    suspended: bool | None = None
+
+
+class ContactOut(BaseModel):
+    email: str | None = None
+    phone: str | None = None
+
+
+class BookingPageOut(BaseModel):
+    accent_color: str | None = None
+    welcome_text: str | None = None
+    shown_service_ids: list[uuid.UUID] | None = None
+
+
+class ProviderOut(BaseModel):
+    """The full record, for the owner and the admin."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    locale: str
+    bio: str | None
+    photo_url: str | None
+    logo_url: str | None
+    contact: ContactOut
+    booking_page: BookingPageOut
+    owner_email: str
+    suspended: bool
+    booking_url: str
+    qr_code_url: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderOut]
+    next_cursor: str | None
+
+
+# services
+
+
+class InPersonLocation(Input):
+    kind: Literal["in_person"]
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class OnlineLocation(Input):
+    kind: Literal["online"]
+    url: HttpUrl
+
+
+class PhoneLocation(Input):
+    """By phone; ``phone`` is the number the customer calls, omitted = the provider calls."""
+
+    kind: Literal["phone"]
+    phone: Phone | None = None
+
+
+Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(discriminator="kind")]
+
+
+class RecurrenceIn(Input):
+    rrule: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    start_time: GridTime
+    starts_on: date
+    until: date | None = None
+    exdates: list[date] = Field(default_factory=list, max_length=1000)
+
+
+Minutes = Annotated[int, Field(ge=0, le=525_600)]
+
+
+class ServiceFields(Input):
+    """Every service field with its own range; cross-field rules live in ``service.py``."""
+
+    name: Name | None = None
+    kind: Literal["simple", "event", "class"] | None = None
+    description: Text | None = None
+    duration_minutes: Annotated[int, Field(ge=1, le=1440)] | None = None
+    capacity: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    slot_interval_minutes: Annotated[int, Field(ge=5, le=1440, multiple_of=5)] | None = None
+    buffer_before_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    buffer_after_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    min_notice_minutes: Minutes | None = None
+    booking_window_days: Annotated[int, Field(ge=1, le=730)] | None = None
+    max_bookings_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
+    cancellation_notice_minutes: Minutes | None = None
+    location: Location | None = None
+    price_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
+    starts_at: AwareDateTime | None = None
+    recurrence: RecurrenceIn | None = None
+    active: bool | None = None
+
+
+class ServiceCreate(ServiceFields):
+    name: Name
+    kind: Literal["simple", "event", "class"]
+    duration_minutes: Annotated[int, Field(ge=1, le=1440)]
+
+
+class ServicePatch(ServiceFields):
+    """Partial update; ``kind`` cannot change (bookings refer to it)."""
+
+
+class ServiceOut(BaseModel):
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    name: str
+    kind: Literal["simple", "event", "class"]
+    description: str | None
+    duration_minutes: int
+    capacity: int
+    slot_interval_minutes: int | None
+    buffer_before_minutes: int
+    buffer_after_minutes: int
+    min_notice_minutes: int
+    booking_window_days: int
+    max_bookings_per_day: int | None
+    cancellation_notice_minutes: int
+    location: dict[str, Any] | None
+    price_text: str | None
+    starts_at: datetime | None
+    recurrence: RecurrenceOut | None
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ServiceList(BaseModel):
+    items: list[ServiceOut]
+    next_cursor: str | None
+
+
+class PublicService(BaseModel):
+    """A service as customers see it; an online link or call-in number is only sent with
+    the booking confirmation, the public page shows just the kind of location."""
+
+    id: uuid.UUID
+    name: str
+    kind: Literal["simple", "event", "class"]
+    description: str | None
+    duration_minutes: int
+    capacity: int
+    location: dict[str, Any] | None
+    price_text: str | None
+    starts_at: datetime | None
+    recurrence: RecurrenceOut | None
+    min_notice_minutes: int
+    booking_window_days: int
+    cancellation_notice_minutes: int
+
+
+class PublicProfile(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    locale: str
+    bio: str | None
+    photo_url: str | None
+    logo_url: str | None
+    contact: ContactOut
+    accent_color: str | None
+    welcome_text: str | None
+    booking_url: str
+    qr_code_url: str
+    suspended: bool
+    services: list[PublicService]
+
+
+# availability
+
+
+class IntervalIn(Input):
+    start: GridTime
+    end: GridTime
+
+
+class WeeklyRuleIn(Input):
+    weekday: Annotated[int, Field(ge=0, le=6)]
+    start: GridTime
+    end: GridTime
+
+
+class DateOverrideIn(Input):
+    date: date
+    intervals: list[IntervalIn] = Field(default_factory=list, max_length=48)
+
+
+class TimeOffIn(Input):
+    start: LocalDateTime
+    end: LocalDateTime
+    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class AvailabilityIn(Input):
+    """Weekly hours, date overrides and time off, all in the provider's wall clock."""
+
+    weekly: list[WeeklyRuleIn] = Field(default_factory=list, max_length=200)
+    overrides: list[DateOverrideIn] = Field(default_factory=list, max_length=1000)
+    time_off: list[TimeOffIn] = Field(default_factory=list, max_length=500)
+
+
+class AvailabilityOut(BaseModel):
+    weekly: list[WeeklyRuleOut]
+    overrides: list[DateOverrideOut]
+    time_off: list[TimeOffOut]

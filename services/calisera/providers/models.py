@@ -1,0 +1,186 @@
+"""Tables of the ``providers`` schema.
+
+Availability is stored as the provider entered it, in wall-clock time (``time`` and
+``timestamp without time zone``): the hours mean the same when the provider moves to
+another zone or the zone changes its rules. Invariants the business depends on are
+CHECK constraints; Python validates first only to give good messages.
+
+Versions: ``providers.version`` is the aggregate version of the provider's events
+(``provider.*`` and ``availability.updated`` share the provider id as aggregate id);
+``services.version`` that of the service's events. ``providers.schedule_version`` is
+bumped by *any* change of the provider, its services or its availability, and is part
+of every :class:`~calisera.providers.schemas.ScheduleConfig` version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from calisera.core.database import schema_metadata
+from calisera.core.outbox import outbox_table
+
+metadata = schema_metadata("providers")
+
+SLUG_CHECK = "slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'"
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    __table_args__ = (
+        sa.CheckConstraint(SLUG_CHECK, name="slug_format"),
+        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
+        sa.CheckConstraint("version >= 1 AND schedule_version >= 1", name="versions_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.Text, unique=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    timezone: Mapped[str] = mapped_column(sa.Text)
+    locale: Mapped[str] = mapped_column(sa.Text, server_default="en")
+    bio: Mapped[str | None] = mapped_column(sa.Text)
+    photo_url: Mapped[str | None] = mapped_column(sa.Text)
+    logo_url: Mapped[str | None] = mapped_column(sa.Text)
+    contact_email: Mapped[str | None] = mapped_column(sa.Text)
+    contact_phone: Mapped[str | None] = mapped_column(sa.Text)
+    accent_color: Mapped[str | None] = mapped_column(sa.Text)
+    welcome_text: Mapped[str | None] = mapped_column(sa.Text)
+    shown_service_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
+    owner_email: Mapped[str] = mapped_column(sa.Text, index=True)
+    owner_subject: Mapped[str | None] = mapped_column(sa.Text, index=True)
+    suspended: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    schedule_version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('simple', 'event', 'class')", name="kind"),
+        sa.CheckConstraint("duration_minutes > 0 AND duration_minutes <= 1440", name="duration"),
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        sa.CheckConstraint("kind <> 'simple' OR capacity = 1", name="simple_capacity_one"),
+        sa.CheckConstraint("kind <> 'event' OR starts_at IS NOT NULL", name="event_has_start"),
+        sa.CheckConstraint(
+            "kind <> 'class' OR (rrule IS NOT NULL AND start_time IS NOT NULL "
+            "AND starts_on IS NOT NULL)",
+            name="class_has_recurrence",
+        ),
+        sa.CheckConstraint("until IS NULL OR until >= starts_on", name="until_after_start"),
+        sa.CheckConstraint(
+            "slot_interval_minutes IS NULL OR slot_interval_minutes > 0", name="slot_interval"
+        ),
+        sa.CheckConstraint(
+            "buffer_before_minutes >= 0 AND buffer_after_minutes >= 0", name="buffers"
+        ),
+        sa.CheckConstraint(
+            "min_notice_minutes >= 0 AND cancellation_notice_minutes >= 0", name="notices"
+        ),
+        sa.CheckConstraint("booking_window_days >= 1", name="booking_window"),
+        sa.CheckConstraint(
+            "max_bookings_per_day IS NULL OR max_bookings_per_day >= 1", name="daily_limit"
+        ),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.Index(None, "provider_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), sa.ForeignKey("providers.providers.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
+    capacity: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    slot_interval_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    buffer_before_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    buffer_after_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    min_notice_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="60")
+    booking_window_days: Mapped[int] = mapped_column(sa.Integer, server_default="60")
+    max_bookings_per_day: Mapped[int | None] = mapped_column(sa.Integer)
+    cancellation_notice_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    price_text: Mapped[str | None] = mapped_column(sa.Text)
+    starts_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    rrule: Mapped[str | None] = mapped_column(sa.Text)
+    start_time: Mapped[time | None] = mapped_column(sa.Time)
+    starts_on: Mapped[date | None] = mapped_column(sa.Date)
+    until: Mapped[date | None] = mapped_column(sa.Date)
+    exdates: Mapped[list[date]] = mapped_column(ARRAY(sa.Date), server_default="{}")
+    active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    archived_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+
+
+weekly_rules = sa.Table(
+    "weekly_rules",
+    metadata,
+    sa.Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("providers.providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("weekday", sa.SmallInteger, nullable=False),
+    sa.Column("start", sa.Time, nullable=False),
+    sa.Column("end", sa.Time, nullable=False),
+    sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    sa.CheckConstraint('"end" > start', name="end_after_start"),
+    sa.PrimaryKeyConstraint("provider_id", "weekday", "start"),
+)
+
+date_overrides = sa.Table(
+    "date_overrides",
+    metadata,
+    sa.Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("providers.providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("intervals", JSONB, nullable=False, server_default="[]"),
+    sa.CheckConstraint("jsonb_typeof(intervals) = 'array'", name="intervals_array"),
+    sa.PrimaryKeyConstraint("provider_id", "date"),
+)
+
+time_off = sa.Table(
+    "time_off",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("providers.providers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("start", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("end", sa.DateTime(timezone=False), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.CheckConstraint('"end" > start', name="end_after_start"),
+)
+
+outbox = outbox_table(metadata)
