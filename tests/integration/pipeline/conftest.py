@@ -325,4 +325,5 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = ""
 
 def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(libpq_url(database_url)) as conn:
-        return conn.execute(sql, params).fetchall()
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
