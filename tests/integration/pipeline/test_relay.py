@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -131,12 +132,12 @@ def test_every_schema_with_an_outbox_is_relayed(db):
     with_schema = event.model_dump(mode="json")
     query(
         db,
-        "INSERT INTO extra.outbox (id, type, aggregate_id, aggregate_version, occurred_at, envelope)"
-        " VALUES (%s, %s, %s, 1, now(), %s::jsonb)",
+        "INSERT INTO extra.outbox (id, type, aggregate_id, aggregate_version, occurred_at, "
+        "envelope) VALUES (%s, %s, %s, 1, now(), %s::jsonb)",
         event.id,
         event.type,
         event.aggregate_id,
-        __import__("json").dumps(with_schema),
+        json.dumps(with_schema),
     )
     recorder = Recorder()
     r = relay(db, recorder)
