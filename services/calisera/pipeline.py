@@ -36,6 +36,7 @@ import sqlalchemy as sa
 import structlog
 from celery import Celery, Task
 from celery.signals import worker_ready, worker_shutting_down
+from kombu.exceptions import KombuError
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 from psycopg.rows import dict_row
@@ -45,7 +46,7 @@ from calisera.core.database import Database, libpq_url
 from calisera.core.events import EventEnvelope
 from calisera.core.outbox import OUTBOX_CHANNEL
 from calisera.core.queue import CONSUMER_QUEUES, DELIVER_TASK, create_celery, queue_name
-from calisera.core.relay import Relay
+from calisera.core.relay import PublishFailed, Relay
 from calisera.core.settings import Settings
 
 log = structlog.get_logger("calisera.pipeline")
@@ -90,13 +91,17 @@ def celery_publisher(app: Celery, settings: Settings) -> Callable[[str, dict[str
     def publish(consumer: str, envelope: dict[str, Any]) -> None:
         headers = {"traceparent": envelope["traceparent"]} if envelope.get("traceparent") else {}
         queue = queue_name(settings, consumer)
-        app.send_task(
-            DELIVER_TASK,
-            args=[consumer, envelope],
-            queue=queue,
-            routing_key=queue,
-            headers=headers,
-        )
+        try:
+            app.send_task(
+                DELIVER_TASK,
+                args=[consumer, envelope],
+                queue=queue,
+                routing_key=queue,
+                headers=headers,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        except (KombuError, OSError) as exc:
+            raise PublishFailed(f"{queue}: {exc.__class__.__name__}: {exc}") from exc
 
     return publish
 

@@ -47,7 +47,13 @@ from calisera.core.outbox import OUTBOX_CHANNEL
 log = structlog.get_logger("calisera.relay")
 
 Publish = Callable[[str, dict[str, Any]], None]
-"""``publish(consumer, envelope)``: put one event on that consumer's queue (raises on failure)."""
+"""``publish(consumer, envelope)``: put one event on that consumer's queue; raises
+:class:`PublishFailed` when the broker cannot take it."""
+
+
+class PublishFailed(Exception):
+    """The broker is unreachable or refused the message; the batch is retried later."""
+
 
 BACKLOG = Gauge("calisera_relay_backlog", "Outbox rows not yet published.", ["schema"])
 LAG = Gauge("calisera_relay_lag_seconds", "Age of the oldest unpublished outbox row.", ["schema"])
@@ -239,6 +245,12 @@ class Relay:
             while not self.stop_event.is_set():
                 try:
                     self.run_once(conn)
+                except PublishFailed as exc:
+                    # Nothing was marked (the batch's transaction rolled back): retry later.
+                    log.warning("relay_publish_failed", error=str(exc))
+                    self.update_metrics(conn)
+                    self.stop_event.wait(self.poll_interval)
+                    continue
                 except (psycopg.OperationalError, OSError) as exc:
                     log.warning("relay_retrying", error=str(exc))
                     conn.close()

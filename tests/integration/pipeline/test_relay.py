@@ -163,3 +163,49 @@ def test_relay_is_woken_by_notify(db):
         r.stop_event.set()
         insert_outbox(db, booking_event())  # wake it so it sees the stop
         thread.join(10)
+
+
+def test_relay_process_serves_backlog_and_lag_metrics(db, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.integration.pipeline.conftest import ROOT, free_port
+
+    # a backlog the relay cannot move: the broker is unreachable
+    insert_outbox(db, booking_event(), booking_event())
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALISERA_")}
+    env.update(
+        DATABASE_URL=db,
+        CALISERA_BROKER_URL=f"amqp://guest:guest@127.0.0.1:{free_port()}//",
+        PYTHONPATH=str(ROOT / "services"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "calisera.cli", "relay", "--metrics-port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=(tmp_path / "relay.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        body = ""
+        while time.monotonic() < deadline:
+            try:
+                body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+            except httpx.HTTPError:
+                time.sleep(0.2)
+                continue
+            if 'calisera_relay_backlog{schema="bookings"} 2.0' in body:
+                break
+            time.sleep(0.2)
+        assert 'calisera_relay_backlog{schema="bookings"} 2.0' in body, (
+            tmp_path / "relay.log"
+        ).read_text()
+        assert 'calisera_relay_lag_seconds{schema="bookings"}' in body
+    finally:
+        proc.terminate()
+        proc.wait(20)
