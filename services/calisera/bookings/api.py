@@ -1,11 +1,407 @@
-"""HTTP routes of the bookings service."""
+"""HTTP routes of the bookings service: parse, authorize, call the service, shape the answer.
+
+Routes own the transaction (``async with session.begin()``); the domain lives in
+:mod:`calisera.bookings.service`. After a change commits, the listing cache of the
+provider is invalidated when listing runs in this process.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import importlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from calisera.core.platform import ServiceSpec
+import structlog
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession
 
-router = APIRouter()
+from calisera.bookings import idempotency, service
+from calisera.bookings.calendar import booking_calendar
+from calisera.bookings.schemas import (
+    BookingAction,
+    BookingCreate,
+    BookingHistoryOut,
+    BookingOut,
+    BookingPage,
+    BookingReschedule,
+    BookingStatus,
+    BusyTime,
+)
+from calisera.core.auth import CurrentPrincipal, Principal
+from calisera.core.dependencies import PlatformDep, SessionDep
+from calisera.core.errors import InvalidInput, ServiceUnavailable
+from calisera.core.platform import Platform, ServiceSpec
 
-spec = ServiceSpec(name="bookings", routers=[router])
+log = structlog.get_logger("calisera.bookings")
+
+router = APIRouter(tags=["bookings"])
+internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
+
+ManageToken = Annotated[str | None, Header(alias="X-Manage-Token")]
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@dataclass
+class BookingsState:
+    """Process-wide objects of the bookings service (``platform.state["bookings"]``)."""
+
+    schedules: service.ScheduleSource | None
+
+
+def _state(platform: Platform) -> BookingsState:
+    state: BookingsState = platform.state["bookings"]
+    return state
+
+
+def _schedules(platform: Platform) -> service.ScheduleSource:
+    source = _state(platform).schedules
+    if source is None:
+        raise ServiceUnavailable("The providers service client is not available.")
+    return source
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _invalidate_listing(platform: Platform, provider_id: uuid.UUID) -> None:
+    """Tell an in-process listing service that this provider's busy time changed."""
+    if not platform.hosts("listing"):
+        return
+    try:
+        listing_client = importlib.import_module("calisera.listing.client")
+    except ModuleNotFoundError:
+        return
+    invalidate = getattr(listing_client, "invalidate_provider", None)
+    if invalidate is not None:
+        await invalidate(platform, provider_id)
+
+
+async def _actor(
+    platform: Platform,
+    row: Any,
+    principal: Principal,
+    manage_token: str | None,
+) -> service.Actor:
+    owner = None
+    if principal.kind == "user":
+        owner = await _schedules(platform).get_provider(row.provider_id)
+    return service.resolve_actor(row, principal, manage_token, owner)
+
+
+async def _require_staff(
+    platform: Platform, provider_id: uuid.UUID, principal: Principal
+) -> service.Actor:
+    """Owner of the provider or admin; anyone else sees 404 (or 401 without credentials)."""
+    principal.require_authenticated()
+    if principal.is_admin:
+        return service.Actor("admin", principal.subject)
+    owner = await _schedules(platform).get_provider(provider_id)
+    if principal.owns(owner.get("owner_email"), owner.get("owner_subject")):
+        return service.Actor("owner", principal.subject or principal.email)
+    raise service.BookingNotFound()
+
+
+async def _load_for(
+    session: AsyncSession,
+    platform: Platform,
+    booking_id: uuid.UUID,
+    principal: Principal,
+    manage_token: str | None,
+    *,
+    staff_only: bool = False,
+) -> tuple[Any, service.Actor]:
+    if not manage_token:
+        principal.require_authenticated()
+    async with session.begin():
+        row = await service.load_booking(session, booking_id)
+    actor = await _actor(platform, row, principal, None if staff_only else manage_token)
+    return row, actor
+
+
+# --- public routes ---
+
+
+@router.post("/api/v1/bookings", status_code=201, response_model=BookingOut)
+async def create_booking(
+    body: BookingCreate,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    key = idempotency.parse_key("create", idempotency_key)
+    now = _now()
+    if key is not None:
+        stored = await idempotency.claim(
+            platform.db.sessionmaker,
+            key,
+            idempotency.request_hash(body.model_dump(mode="json")),
+            now,
+        )
+        if stored is not None:
+            return JSONResponse(stored.body, status_code=stored.status_code)
+    try:
+        config = await _schedules(platform).schedule_config(body.service_id)
+        actor = (
+            service.Actor("admin", principal.subject)
+            if principal.is_admin
+            else service.Actor("customer", str(body.customer.email))
+        )
+        async with session.begin():
+            created = await service.create_booking(session, config, body, now, actor)
+            payload = created.booking.model_dump(mode="json")
+            if key is not None:
+                await idempotency.record_response(session, key, 201, payload, now)
+    except BaseException:
+        if key is not None:
+            await idempotency.release(platform.db.sessionmaker, key)
+        raise
+    await _invalidate_listing(platform, config.provider_id)
+    return JSONResponse(payload, status_code=201)
+
+
+@router.get("/api/v1/bookings/{booking_id}", response_model=BookingOut)
+async def get_booking(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    manage_token: ManageToken = None,
+) -> BookingOut:
+    row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
+    return service.booking_out(row)
+
+
+@router.post("/api/v1/bookings/{booking_id}/cancel", response_model=BookingOut)
+async def cancel_booking(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    body: BookingAction | None = None,
+    manage_token: ManageToken = None,
+) -> BookingOut:
+    row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
+    config = None
+    if actor.kind == "customer":
+        config = await _schedules(platform).schedule_config(row.service_id)
+    async with session.begin():
+        result = await service.cancel_booking(
+            session,
+            booking_id,
+            actor,
+            _now(),
+            reason=body.reason if body else None,
+            config=config,
+        )
+    await _invalidate_listing(platform, row.provider_id)
+    return result
+
+
+@router.post("/api/v1/bookings/{booking_id}/reschedule", response_model=BookingOut)
+async def reschedule_booking(
+    booking_id: uuid.UUID,
+    body: BookingReschedule,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    manage_token: ManageToken = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
+    key = idempotency.parse_key(f"reschedule:{booking_id}", idempotency_key)
+    now = _now()
+    if key is not None:
+        stored = await idempotency.claim(
+            platform.db.sessionmaker,
+            key,
+            idempotency.request_hash(body.model_dump(mode="json")),
+            now,
+        )
+        if stored is not None:
+            return JSONResponse(stored.body, status_code=stored.status_code)
+    try:
+        config = await _schedules(platform).schedule_config(row.service_id)
+        async with session.begin():
+            result = await service.reschedule_booking(
+                session, booking_id, body.start, actor, config, now
+            )
+            payload = result.model_dump(mode="json")
+            if key is not None:
+                await idempotency.record_response(session, key, 200, payload, now)
+    except BaseException:
+        if key is not None:
+            await idempotency.release(platform.db.sessionmaker, key)
+        raise
+    await _invalidate_listing(platform, row.provider_id)
+    return JSONResponse(payload, status_code=200)
+
+
+async def _finish(
+    booking_id: uuid.UUID,
+    status: Any,
+    session: AsyncSession,
+    platform: Platform,
+    principal: Principal,
+    body: BookingAction | None,
+) -> BookingOut:
+    row, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    async with session.begin():
+        result = await service.finish_booking(
+            session, booking_id, status, actor, _now(), reason=body.reason if body else None
+        )
+    await _invalidate_listing(platform, row.provider_id)
+    return result
+
+
+@router.post("/api/v1/bookings/{booking_id}/complete", response_model=BookingOut)
+async def complete_booking(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    body: BookingAction | None = None,
+) -> BookingOut:
+    return await _finish(booking_id, "completed", session, platform, principal, body)
+
+
+@router.post("/api/v1/bookings/{booking_id}/no-show", response_model=BookingOut)
+async def mark_no_show(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    body: BookingAction | None = None,
+) -> BookingOut:
+    return await _finish(booking_id, "no_show", session, platform, principal, body)
+
+
+@router.get("/api/v1/bookings/{booking_id}/history", response_model=BookingHistoryOut)
+async def booking_history(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+) -> BookingHistoryOut:
+    await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    async with session.begin():
+        items = await service.history(session, booking_id)
+    return BookingHistoryOut(booking_id=booking_id, items=items)
+
+
+@router.get(
+    "/api/v1/bookings/{booking_id}/ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def booking_ics(
+    booking_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    manage_token: ManageToken = None,
+) -> Response:
+    row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
+    return Response(
+        booking_calendar(row),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="booking-{booking_id}.ics"'},
+    )
+
+
+@router.get("/api/v1/providers/{provider_id}/bookings", response_model=BookingPage)
+async def provider_bookings(
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    platform: PlatformDep,
+    principal: CurrentPrincipal,
+    start_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    start_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    status: Annotated[list[BookingStatus] | None, Query()] = None,
+    service_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> BookingPage:
+    await _require_staff(platform, provider_id, principal)
+    if start_from and start_to and start_to <= start_from:
+        raise InvalidInput.field("to", "must be after 'from'")
+    async with session.begin():
+        items, next_cursor = await service.provider_bookings(
+            session,
+            provider_id,
+            start_from=start_from,
+            start_to=start_to,
+            statuses=status or (),
+            service_id=service_id,
+            limit=limit,
+            cursor=cursor,
+        )
+    return BookingPage(items=items, next_cursor=next_cursor)
+
+
+# --- internal routes (admin token; not routed by the public ingress) ---
+
+
+@internal.get("/internal/v1/bookings/busy", response_model=BusyTime)
+async def busy_time(
+    provider_id: uuid.UUID,
+    start: AwareDatetime,
+    end: AwareDatetime,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> BusyTime:
+    principal.require_admin()
+    if end <= start:
+        raise InvalidInput.field("end", "must be after start")
+    async with session.begin():
+        return await service.busy_time(session, provider_id, start, end)
+
+
+# --- wiring ---
+
+
+def _providers_client(platform: Platform) -> Any:
+    try:
+        module = importlib.import_module("calisera.providers.client")
+    except ModuleNotFoundError:
+        log.warning("providers_client_missing")
+        return None
+    return module.ProvidersClient(platform)
+
+
+async def _purge_idempotency_keys(platform: Platform) -> None:
+    while True:
+        async with platform.db.sessionmaker() as session, session.begin():
+            await idempotency.purge_expired(session, _now())
+        await asyncio.sleep(3600)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(platform: Platform) -> AsyncIterator[None]:
+    client = _providers_client(platform)
+    platform.state["bookings"] = BookingsState(schedules=client)
+    purger = asyncio.create_task(_purge_idempotency_keys(platform))
+    try:
+        yield
+    finally:
+        purger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purger
+        if client is not None:
+            await client.aclose()
+
+
+spec = ServiceSpec(
+    name="bookings",
+    routers=[router, internal],
+    schema="bookings",
+    lifespan=lifespan,
+)

@@ -1,0 +1,27 @@
+"""Typed client of the bookings service, for other services (listing)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from calisera.bookings.schemas import BusyTime
+from calisera.core.clients import ServiceClient
+
+
+class BookingsClient(ServiceClient):
+    service = "bookings"
+
+    async def busy_time(self, provider_id: uuid.UUID, start: datetime, end: datetime) -> BusyTime:
+        """Confirmed time and occurrence seats of ``provider_id`` overlapping ``[start, end)``."""
+        response = await self.request(
+            "GET",
+            "/internal/v1/bookings/busy",
+            params={
+                "provider_id": str(provider_id),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+        )
+        response.raise_for_status()
+        return BusyTime.model_validate_json(response.content)
