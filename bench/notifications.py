@@ -2,9 +2,12 @@
 
 Target: p95 under 1 s on the embedded default (PostgreSQL transport, no RabbitMQ).
 Runs the real processes: ``calisera relay`` and ``calisera worker notifications``
-subprocesses, a real SMTP server (aiosmtpd) and outbox rows shaped exactly like the
-bookings service's (committed with NOTIFY, as ``record_event`` does). Reference in the
-same run: one direct SMTP send from this process (the floor any pipeline pays).
+subprocesses and a real SMTP server (aiosmtpd). Bookings are made through the real
+providers and bookings APIs (the app in this process, as in the tests); latency runs
+from the 201 answer (the booking's transaction has committed) to the SMTP server
+accepting the customer's e-mail. ``--raw-outbox`` instead commits outbox rows shaped
+like the bookings service's, isolating the pipeline. Reference in the same run: one
+direct SMTP send from this process (the floor any pipeline pays).
 
     python -m bench.notifications [--events 60] [--burst 200] [--broker amqp://...]
 
@@ -153,6 +156,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     parser.add_argument("--broker", default=None, help="e.g. amqp://guest:guest@127.0.0.1//")
     parser.add_argument("--log-level", default="WARNING", help="of the relay and worker")
+    parser.add_argument(
+        "--raw-outbox", action="store_true", help="commit outbox rows instead of booking"
+    )
     args = parser.parse_args()
 
     from calisera.core.database import libpq_url
@@ -204,26 +210,10 @@ def main() -> None:
         ),
     ]
     try:
-        with psycopg.connect(url) as conn:
-            warm = [f"warm{i}@bench.example" for i in range(3)]
-            for e in warm:
-                commit_booking(conn, e)
-            wait_all(clock, warm, 60)
-
-            latencies = []
-            for i in range(args.events):
-                email = f"seq{i}@bench.example"
-                committed = commit_booking(conn, email)
-                wait_all(clock, [email], 30)
-                latencies.append(clock.accepted[email] - committed)
-                time.sleep(args.gap)
-
-            burst = [f"burst{i}@bench.example" for i in range(args.burst)]
-            started = time.time()
-            for e in burst:
-                commit_booking(conn, e)
-            wait_all(clock, burst, 300)
-            burst_seconds = max(clock.accepted[e] for e in burst) - started
+        if args.raw_outbox:
+            latencies, burst_seconds = _run_raw(url, clock, args)
+        else:
+            latencies, burst_seconds = asyncio.run(_run_api(url, clock, args))
 
         reference = []
         for i in range(20):
@@ -246,6 +236,7 @@ def main() -> None:
         "benchmark": "notifications",
         "measured_at": datetime.now(UTC).isoformat(),
         "broker": "rabbitmq" if args.broker else "embedded (kombu SQLAlchemy on PostgreSQL)",
+        "path": "outbox rows" if args.raw_outbox else "bookings API (201) -> SMTP accepted",
         "worker_concurrency": args.concurrency,
         "commit_to_smtp_accepted_seconds": {
             "n": len(latencies),
@@ -268,6 +259,119 @@ def main() -> None:
     name = "notifications-rabbitmq.json" if args.broker else "notifications.json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def _run_raw(url: str, clock: Clock, args: argparse.Namespace) -> tuple[list[float], float]:
+    with psycopg.connect(url) as conn:
+        warm = [f"warm{i}@bench.example" for i in range(3)]
+        for e in warm:
+            commit_booking(conn, e)
+        wait_all(clock, warm, 60)
+        latencies = []
+        for i in range(args.events):
+            email = f"seq{i}@bench.example"
+            committed = commit_booking(conn, email)
+            wait_all(clock, [email], 30)
+            latencies.append(clock.accepted[email] - committed)
+            time.sleep(args.gap)
+        burst = [f"burst{i}@bench.example" for i in range(args.burst)]
+        started = time.time()
+        for e in burst:
+            commit_booking(conn, e)
+        wait_all(clock, burst, 300)
+    return latencies, max(clock.accepted[e] for e in burst) - started
+
+
+async def _run_api(url: str, clock: Clock, args: argparse.Namespace) -> tuple[list[float], float]:
+    import httpx
+
+    from calisera.assembly import build_app
+    from calisera.core.logging import configure_logging
+    from calisera.core.settings import Settings
+    from calisera.core.tokens import generate_private_key_pem
+
+    admin = {"Authorization": "Bearer bench-admin-token-0123456789"}
+    settings = Settings.model_validate(
+        {
+            "database_url": url,
+            "admin_token": admin["Authorization"].split()[1],
+            "jwt_private_key": generate_private_key_pem(),
+            "log_level": "WARNING",
+            "data_dir": tempfile.mkdtemp(prefix="calisera-bench-data-"),
+        }
+    )
+    configure_logging("WARNING", json=False)
+    app = build_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http,
+    ):
+        provider = await http.post(
+            "/api/v1/providers",
+            json={
+                "slug": f"bench-{os.getpid()}",
+                "name": "Bench Studio",
+                "timezone": "UTC",
+                "owner_email": "owner@bench.example.com",
+            },
+            headers=admin,
+        )
+        provider.raise_for_status()
+        provider_id = provider.json()["id"]
+        service = await http.post(
+            f"/api/v1/providers/{provider_id}/services",
+            json={"name": "Session", "kind": "simple", "duration_minutes": 15},
+            headers=admin,
+        )
+        service.raise_for_status()
+        (
+            await http.put(
+                f"/api/v1/providers/{provider_id}/availability",
+                json={
+                    "weekly": [{"weekday": d, "start": "00:00", "end": "23:45"} for d in range(7)]
+                },
+                headers=admin,
+            )
+        ).raise_for_status()
+        first = (datetime.now(UTC) + timedelta(days=1)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        slots = (first + timedelta(minutes=15 * i) for i in range(10_000))
+
+        async def book(email: str) -> float:
+            response = await http.post(
+                "/api/v1/bookings",
+                json={
+                    "service_id": service.json()["id"],
+                    "start": next(slots).isoformat(),
+                    "customer": {"name": "Bench", "email": email},
+                },
+            )
+            response.raise_for_status()
+            return time.time()
+
+        warm = [f"warm{i}@bench.example.com" for i in range(3)]
+        for e in warm:
+            await book(e)
+        await asyncio.to_thread(wait_all, clock, warm, 60)
+        latencies = []
+        for i in range(args.events):
+            email = f"seq{i}@bench.example.com"
+            committed = await book(email)
+            await asyncio.to_thread(wait_all, clock, [email], 30)
+            latencies.append(clock.accepted[email] - committed)
+            await asyncio.sleep(args.gap)
+        burst = [f"burst{i}@bench.example.com" for i in range(args.burst)]
+        started = time.time()
+        limit = asyncio.Semaphore(8)
+
+        async def limited(email: str) -> float:
+            async with limit:
+                return await book(email)
+
+        await asyncio.gather(*(limited(e) for e in burst))
+        await asyncio.to_thread(wait_all, clock, burst, 300)
+    return latencies, max(clock.accepted[e] for e in burst) - started
 
 
 async def _direct_send(port: int, to: str) -> None:
