@@ -336,7 +336,11 @@ async def _run_api(url: str, clock: Clock, args: argparse.Namespace) -> tuple[li
         first = (datetime.now(UTC) + timedelta(days=1)).replace(
             hour=0, minute=0, second=0, microsecond=0
         )
-        slots = (first + timedelta(minutes=15 * i) for i in range(10_000))
+        slots = (  # every 15-minute slot that ends by 23:45
+            t
+            for t in (first + timedelta(minutes=15 * i) for i in range(10_000))
+            if (t.hour, t.minute) != (23, 45)
+        )
 
         async def book(email: str) -> float:
             response = await http.post(
