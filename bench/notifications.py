@@ -248,7 +248,9 @@ def main() -> None:
         "burst": {
             "bookings": args.burst,
             "seconds_until_last_email": round(burst_seconds, 3),
-            "emails_per_second": round(args.burst / burst_seconds, 1),
+            "bookings_per_second": round(args.burst / burst_seconds, 1),
+            "note": "one task per booking; it sends the customer's e-mail (and the owner's "
+            "when the provider is known, as in the API path)",
         },
         "reference_direct_smtp_send_seconds": {
             "p50": round(statistics.median(reference), 4),
@@ -256,7 +258,12 @@ def main() -> None:
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "notifications-rabbitmq.json" if args.broker else "notifications.json"
+    name = (
+        "notifications"
+        + ("-rabbitmq" if args.broker else "")
+        + ("-raw-outbox" if args.raw_outbox else "")
+    )
+    name += ".json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 
