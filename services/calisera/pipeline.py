@@ -48,6 +48,7 @@ from calisera.core.outbox import OUTBOX_CHANNEL
 from calisera.core.queue import CONSUMER_QUEUES, DELIVER_TASK, create_celery, queue_name
 from calisera.core.relay import PublishFailed, Relay
 from calisera.core.settings import Settings
+from calisera.core.telemetry import configure_tracing, current_trace_id
 
 log = structlog.get_logger("calisera.pipeline")
 tracer = trace.get_tracer("calisera.pipeline")
@@ -287,6 +288,14 @@ def register_tasks(app: Celery) -> None:
                     error=repr(exc),
                 )
                 raise self.retry(exc=exc, countdown=delay) from exc
+            log.info(
+                "event_consumed",
+                consumer=consumer_name,
+                event_id=str(event.id),
+                type=event.type,
+                outcome=outcome,
+                trace_id=current_trace_id(),
+            )
         HANDLED.labels(consumer_name, outcome).inc()
         return outcome
 
@@ -319,6 +328,7 @@ def run_worker(settings: Settings, queue: str, *, concurrency: int, pool: str = 
             f"(available: {', '.join(sorted(consumers)) or 'none'})"
         )
     _settings = settings
+    configure_tracing(f"calisera-worker-{queue}", settings.otel_exporter_otlp_endpoint)
     app = create_celery(settings)
     register_tasks(app)
     consumer = consumers[queue]
