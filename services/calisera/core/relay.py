@@ -125,6 +125,9 @@ class Relay:
     _schemas: list[str] = field(default_factory=list)
     _schemas_at: float = 0.0
     _metrics_at: float = 0.0
+    prune_interval: float = 60.0
+    keep_confirmed_days: int = 7
+    _pruned_at: float = 0.0
 
     def connect(self, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
         return psycopg.connect(
@@ -211,7 +214,28 @@ class Relay:
                 break
         if time.monotonic() - self._metrics_at > self.metrics_interval:
             self.update_metrics(conn)
+        if time.monotonic() - self._pruned_at > self.prune_interval:
+            self.prune(conn)
         return total
+
+    def prune(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+        """Forget confirmed deliveries after a week, and the embedded broker's consumed
+        messages (kombu's SQLAlchemy transport keeps them, invisible, forever; an old
+        invisible one was either acknowledged or its worker died, and then the
+        delivery is re-published from ``relay.deliveries`` anyway)."""
+        self._pruned_at = time.monotonic()
+        with conn.transaction():
+            conn.execute(
+                "DELETE FROM relay.deliveries WHERE confirmed_at < now() - make_interval("
+                "days => %(days)s)",
+                {"days": self.keep_confirmed_days},
+            )
+            kombu = conn.execute("SELECT to_regclass('public.kombu_message') AS t").fetchone()
+            if kombu is not None and kombu["t"] is not None:
+                conn.execute(
+                    "DELETE FROM public.kombu_message WHERE visible = false "
+                    "AND \"timestamp\" < localtimestamp - interval '1 hour'"
+                )
 
     def update_metrics(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
         self._metrics_at = time.monotonic()

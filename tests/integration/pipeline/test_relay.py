@@ -209,3 +209,33 @@ def test_relay_process_serves_backlog_and_lag_metrics(db, tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_old_confirmed_deliveries_and_consumed_broker_rows_are_pruned(db, settings):
+    from calisera.core.queue import create_celery
+    from calisera.pipeline import celery_publisher
+
+    old, open_ = booking_event(), booking_event()
+    insert_outbox(db, old, open_)
+    embedded = settings.with_changes(broker_url=None, database_url=db)
+    r = relay(db, Recorder())
+    r.publish = celery_publisher(create_celery(embedded), embedded)  # the embedded broker
+    with r.connect() as conn:
+        r.run_once(conn)
+        # one message taken long ago (consumed, or its worker died); the others wait
+        query(
+            db,
+            "UPDATE public.kombu_message SET visible = false, "
+            "\"timestamp\" = localtimestamp - interval '2 hours' "
+            "WHERE id = (SELECT min(id) FROM public.kombu_message)",
+        )
+        query(
+            db,
+            "UPDATE relay.deliveries SET confirmed_at = now() - interval '8 days' "
+            "WHERE event_id = %s",
+            old.id,
+        )
+        r.prune(conn)
+    rows = query(db, "SELECT DISTINCT event_id FROM relay.deliveries")
+    assert rows == [(open_.id,)]
+    assert query(db, "SELECT count(*), bool_and(visible) FROM public.kombu_message") == [(3, True)]
