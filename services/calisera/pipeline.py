@@ -197,14 +197,29 @@ async def _lease(state: ProcessState, consumer: str, event_id: UUID) -> bool:
     return row is None or (row[0] is None and row[1] is None)
 
 
-async def _confirm(state: ProcessState, consumer: str, event_id: UUID) -> None:
+async def _confirm(state: ProcessState, consumer: str, event: EventEnvelope) -> None:
+    """Mark the delivery handled. An upsert: the relay publishes before its transaction
+    commits, so a fast worker may get here before the relay's row is visible; the insert
+    then waits for that commit and confirms the row instead of leaving it to be
+    re-published after the visibility timeout."""
     async with state.db.engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "UPDATE relay.deliveries SET confirmed_at = now() "
-                "WHERE event_id = :e AND consumer = :c AND confirmed_at IS NULL"
+                "INSERT INTO relay.deliveries (event_id, consumer, source, event_type, "
+                "aggregate_id, envelope, next_attempt_at, confirmed_at) "
+                "VALUES (:e, :c, :source, :type, :aggregate, CAST(:envelope AS jsonb), "
+                "now(), now()) "
+                "ON CONFLICT (event_id, consumer) DO UPDATE SET confirmed_at = now() "
+                "WHERE relay.deliveries.confirmed_at IS NULL"
             ),
-            {"e": event_id, "c": consumer},
+            {
+                "e": event.id,
+                "c": consumer,
+                "source": event.source,
+                "type": event.type,
+                "aggregate": event.aggregate_id,
+                "envelope": event.model_dump_json(),
+            },
         )
 
 
@@ -242,7 +257,7 @@ async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope)
     handled = await deliver(consumer, state.context.sessionmaker, event)
     if consumer.after_commit is not None:
         await consumer.after_commit(state.context, event)
-    await _confirm(state, consumer.name, event.id)
+    await _confirm(state, consumer.name, event)
     return "handled" if handled else "duplicate"
 
 
