@@ -44,6 +44,9 @@ unit: install-test
 integration: install-test
 	$(BIN)/python -m pytest -m "integration or broker or redis"
 
+test-chart:  ## chart tests with real Helm in their own Python 3.12 env (.venv-chart)
+	.ci/chart
+
 bench: install-test  ## benchmarks; results go to bench/results/
 	$(BIN)/python -m bench
 

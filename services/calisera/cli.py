@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from calisera.analytics.cli import app as analytics_app
 from calisera.core.logging import configure_logging
 from calisera.core.settings import SERVICE_NAMES, Settings
 
@@ -18,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(analytics_app, name="analytics")
 
 DataDir = Annotated[
     Path | None,

@@ -31,7 +31,8 @@ def test_every_schema_migrates_from_empty_with_its_own_version_table(empty_datab
     assert all(not s.behind for s in states)
     with psycopg.connect(empty_database_url) as conn:
         rows = conn.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'"
+            "SELECT table_schema FROM information_schema.tables"
+            " WHERE table_name = 'alembic_version'"
         ).fetchall()
     assert sorted(r[0] for r in rows) == sorted(services)
 

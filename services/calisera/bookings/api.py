@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
@@ -36,10 +34,10 @@ from calisera.bookings.schemas import (
 )
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import InvalidInput, ServiceUnavailable
+from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
-
-log = structlog.get_logger("calisera.bookings")
+from calisera.listing.client import invalidate_provider
+from calisera.providers.client import ProvidersClient
 
 router = APIRouter(tags=["bookings"])
 internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
@@ -52,7 +50,7 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 class BookingsState:
     """Process-wide objects of the bookings service (``platform.state["bookings"]``)."""
 
-    schedules: service.ScheduleSource | None
+    schedules: service.ScheduleSource
 
 
 def _state(platform: Platform) -> BookingsState:
@@ -61,10 +59,7 @@ def _state(platform: Platform) -> BookingsState:
 
 
 def _schedules(platform: Platform) -> service.ScheduleSource:
-    source = _state(platform).schedules
-    if source is None:
-        raise ServiceUnavailable("The providers service client is not available.")
-    return source
+    return _state(platform).schedules
 
 
 def _now() -> datetime:
@@ -72,16 +67,8 @@ def _now() -> datetime:
 
 
 async def _invalidate_listing(platform: Platform, provider_id: uuid.UUID) -> None:
-    """Tell an in-process listing service that this provider's busy time changed."""
-    if not platform.hosts("listing"):
-        return
-    try:
-        listing_client = importlib.import_module("calisera.listing.client")
-    except ModuleNotFoundError:
-        return
-    invalidate = getattr(listing_client, "invalidate_provider", None)
-    if invalidate is not None:
-        await invalidate(platform, provider_id)
+    """Listing must not offer what was just booked (or keep hiding what was freed)."""
+    await invalidate_provider(platform, provider_id)
 
 
 async def _actor(
@@ -310,8 +297,10 @@ async def booking_ics(
     manage_token: ManageToken = None,
 ) -> Response:
     row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
+    provider = await _schedules(platform).get_provider(row.provider_id)
+    contact = provider.get("contact") or {}
     return Response(
-        booking_calendar(row),
+        booking_calendar(row, organizer_email=contact.get("email") or provider.get("owner_email")),
         media_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="booking-{booking_id}.ics"'},
     )
@@ -368,15 +357,6 @@ async def busy_time(
 # --- wiring ---
 
 
-def _providers_client(platform: Platform) -> Any:
-    try:
-        module = importlib.import_module("calisera.providers.client")
-    except ModuleNotFoundError:
-        log.warning("providers_client_missing")
-        return None
-    return module.ProvidersClient(platform)
-
-
 async def _purge_idempotency_keys(platform: Platform) -> None:
     while True:
         async with platform.db.sessionmaker() as session, session.begin():
@@ -386,7 +366,7 @@ async def _purge_idempotency_keys(platform: Platform) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
-    client = _providers_client(platform)
+    client = ProvidersClient(platform)
     platform.state["bookings"] = BookingsState(schedules=client)
     purger = asyncio.create_task(_purge_idempotency_keys(platform))
     try:
@@ -395,8 +375,7 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
         purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await purger
-        if client is not None:
-            await client.aclose()
+        await client.aclose()
 
 
 spec = ServiceSpec(

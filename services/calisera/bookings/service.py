@@ -196,7 +196,7 @@ _BUSY = sa.text(
       LEFT JOIN bookings.occurrences o ON o.id = k.occurrence_id
      WHERE k.provider_id = :provider_id
        AND k.during && tstzrange(:start, :end, '[)')
-       AND k.booking_id IS DISTINCT FROM :exclude
+       AND (CAST(:exclude AS uuid) IS NULL OR k.booking_id IS DISTINCT FROM :exclude)
      ORDER BY k.start_at
     """
 )

@@ -90,8 +90,11 @@ class ObservabilityMiddleware:
             structlog.contextvars.clear_contextvars()
 
 
-def bind_trace_id() -> None:
-    """Put the request span's trace id into every log line and 500 problem of the request."""
+async def bind_trace_id() -> None:
+    """Put the request span's trace id into every log line and 500 problem of the request.
+
+    ``async`` on purpose: FastAPI runs a sync dependency in a worker thread, where the
+    binding would be lost (a copied context) and the hop costs every request."""
     trace_id = current_trace_id()
     if trace_id:
         structlog.contextvars.bind_contextvars(trace_id=trace_id)

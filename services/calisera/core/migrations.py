@@ -91,7 +91,7 @@ def upgrade_all(url: str, services: list[str] | None = None) -> list[SchemaState
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
-            conn.commit()  # the lock is session-level; end the autobegun transaction
+            conn.commit()  # the (session-level) lock stays; end the autobegun transaction
             try:
                 for service in services or migrated_services():
                     with conn.begin():

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     """Platform admin token (operator, automation, service-to-service calls)."""
 
+    analytics_key: SecretStr | None = None
+    """Key of the customer hashes in analytics (HMAC-SHA256 of the e-mail); unset = derived
+    from the admin token, or a random key kept in the analytics schema."""
+
     public_url: str = "http://127.0.0.1:8000"
     """Base of every URL shown to people (``booking_url``, manage links, QR codes)."""
 

@@ -1,11 +1,124 @@
-"""HTTP routes of the listing service."""
+"""HTTP routes of the listing service: ``GET /api/v1/availability``."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
 
-from calisera.core.platform import ServiceSpec
+from calisera.bookings.client import BookingsClient
+from calisera.core.errors import InvalidInput
+from calisera.core.platform import Platform, ServiceSpec
+from calisera.listing.cache import create_cache, register_process_cache, unregister_process_cache
+from calisera.listing.schemas import AvailabilityOut
+from calisera.listing.service import MAX_RANGE_DAYS, Listing
+from calisera.providers.client import ProvidersClient
+from calisera.scheduling import UnknownZone, zone
 
-router = APIRouter()
+router = APIRouter(tags=["listing"])
 
-spec = ServiceSpec(name="listing", routers=[router])
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse_date(name: str, value: str | None) -> date:
+    if value is None:
+        raise InvalidInput.field(name, "required (YYYY-MM-DD)")
+    if not _DATE.fullmatch(value):
+        raise InvalidInput.field(name, "must be a date YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.field(name, "is not a valid calendar date") from None
+
+
+def _param(name: str, description: str, required: bool, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", "example": example},
+    }
+
+
+@router.get(
+    "/api/v1/availability",
+    response_model=AvailabilityOut,
+    summary="Bookable slots of a service",
+    description=(
+        "Dates are inclusive and read in `timezone` (default: the provider's); slot "
+        f"times carry that zone's offset. At most {MAX_RANGE_DAYS} days per request."
+    ),
+    openapi_extra={
+        "parameters": [
+            _param("service_id", "The service (UUID).", True, str(uuid.UUID(int=1))),
+            _param("start", "First date, YYYY-MM-DD (inclusive).", True, "2027-03-29"),
+            _param("end", "Last date, YYYY-MM-DD (inclusive).", True, "2027-04-04"),
+            _param("timezone", "IANA zone for dates and offsets.", False, "Europe/Berlin"),
+        ]
+    },
+)
+async def availability(request: Request) -> Response:
+    # Query parameters are read by hand (documented above through ``openapi_extra``)
+    # and the platform comes straight from the app: declared parameters and a sync
+    # dependency cost more than the cached answer itself on this, the hottest route.
+    params = request.query_params
+    service_id = params.get("service_id")
+    if not service_id:
+        raise InvalidInput.field("service_id", "required")
+    try:
+        sid = uuid.UUID(service_id)
+    except ValueError:
+        raise InvalidInput.field("service_id", "must be a UUID") from None
+    first = _parse_date("start", params.get("start"))
+    last = _parse_date("end", params.get("end"))
+    if last < first:
+        raise InvalidInput.field("end", "must not be before start")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidInput.field("end", f"the range is limited to {MAX_RANGE_DAYS} days")
+    timezone = params.get("timezone")
+    if timezone is not None:
+        try:
+            zone(timezone)
+        except UnknownZone:
+            raise InvalidInput.field("timezone", "unknown IANA time zone") from None
+    listing: Listing = request.app.state.platform.state["listing"]
+    body = await listing.availability(sid, first, last, timezone)
+    return Response(body, media_type="application/json")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(platform: Platform) -> AsyncIterator[None]:
+    cache = create_cache(platform.settings.cache_url)
+    providers = ProvidersClient(platform)
+    bookings = BookingsClient(platform)
+    listing = platform.state["listing"] = Listing(providers, bookings, cache)
+    register_process_cache(cache)
+    # Start-up objects (routes, models, schemas) never die: keep them out of the
+    # collector's full passes, which otherwise stall every request in flight.
+    gc.freeze()
+    try:
+        yield
+    finally:
+        unregister_process_cache(cache)
+        await listing.aclose()
+        platform.state.pop("listing", None)
+        await providers.aclose()
+        await bookings.aclose()
+        await cache.aclose()
+
+
+async def cache_reachable(platform: Platform) -> None:
+    listing: Listing = platform.state["listing"]
+    await listing.cache.ping()
+
+
+spec = ServiceSpec(name="listing", routers=[router], lifespan=lifespan, readiness=[cache_reachable])

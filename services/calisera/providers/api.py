@@ -1,5 +1,29 @@
 """HTTP routes of the providers service: parse, authorize (in the service layer), call
-the domain, shape the answer. Routes own the transaction."""
+the domain, shape the answer. Routes own the transaction.
+
+What this service adds to ``shared/API.md`` (extensions, nothing contradicts it):
+
+- Provider bodies: ``photo_url``, ``logo_url``, ``contact: {email, phone}`` (phone in
+  international format, stored E.164), ``booking_page: {accent_color: "#rrggbb",
+  welcome_text, shown_service_ids: null | [ids]}`` (null = every active service),
+  ``suspended`` (admin only). ``owner_email`` may be omitted by a signed-in user (it is
+  theirs); only the admin may change it. PATCH answers the full record, and a PATCH
+  that changes nothing records no event and keeps ``version``.
+- Services: ``location`` is ``{"type": "in_person", "address"}``, ``{"type": "online",
+  "url"}`` or ``{"type": "phone", "phone"?}``; the public profile shows only the address
+  of in-person services (links and numbers travel with the booking). ``kind`` cannot
+  change. ``DELETE`` archives and answers the service (``active: false``); PATCH
+  ``{"active": true}`` restores it. ``GET .../services/{service_id}`` is added.
+- Availability adds ``time_off: [{"start", "end", "reason"?}]`` (naive local
+  date-times). Times are on a 5-minute grid; a day ends at 23:55 at the latest.
+- ``GET /api/v1/providers/{id}/qr-code[?format=png]``: the QR code of ``booking_url``
+  (public unless the provider is suspended), with ``ETag`` and ``Cache-Control``.
+- Lists (providers, services) are ordered by creation, ``limit`` 1-200 (default 50).
+- ``DELETE /api/v1/providers/{id}`` (admin only, 204) removes a provider with its
+  services and availability and emits ``provider.deleted`` (a new event type); the
+  slug becomes free again. Bookings stay in the bookings service.
+- The full record carries ``owner_subject`` (for ``Principal.owns`` in other services).
+"""
 
 from __future__ import annotations
 
@@ -105,6 +129,16 @@ async def update_provider(
     async with session.begin():
         p = await service.update_provider(session, provider_id, body, principal, settings)
     return service.provider_out(p, settings)
+
+
+@router.delete("/{provider_id}", status_code=204, response_class=Response)
+async def delete_provider(
+    provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> Response:
+    """Admin only: removes the provider, its services and availability (``provider.deleted``)."""
+    async with session.begin():
+        await service.delete_provider(session, provider_id, principal, settings)
+    return Response(status_code=204)
 
 
 @router.get("/{provider_id}/qr-code", response_class=Response)

@@ -40,10 +40,14 @@ class Provider(Base):
         sa.CheckConstraint(SLUG_CHECK, name="slug_format"),
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         sa.CheckConstraint("version >= 1 AND schedule_version >= 1", name="versions_positive"),
+        sa.Index("uq_providers_slug", "slug", unique=True),
+        sa.Index("ix_providers_owner_email", sa.text("lower(owner_email)")),
+        sa.Index("ix_providers_owner_subject", "owner_subject"),
+        sa.Index("ix_providers_created", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    slug: Mapped[str] = mapped_column(sa.Text, unique=True)
+    slug: Mapped[str] = mapped_column(sa.Text)
     name: Mapped[str] = mapped_column(sa.Text)
     timezone: Mapped[str] = mapped_column(sa.Text)
     locale: Mapped[str] = mapped_column(sa.Text, server_default="en")
@@ -55,8 +59,8 @@ class Provider(Base):
     accent_color: Mapped[str | None] = mapped_column(sa.Text)
     welcome_text: Mapped[str | None] = mapped_column(sa.Text)
     shown_service_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
-    owner_email: Mapped[str] = mapped_column(sa.Text, index=True)
-    owner_subject: Mapped[str | None] = mapped_column(sa.Text, index=True)
+    owner_email: Mapped[str] = mapped_column(sa.Text)
+    owner_subject: Mapped[str | None] = mapped_column(sa.Text)
     suspended: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
     version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
     schedule_version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
@@ -96,7 +100,7 @@ class Service(Base):
             "max_bookings_per_day IS NULL OR max_bookings_per_day >= 1", name="daily_limit"
         ),
         sa.CheckConstraint("version >= 1", name="version_positive"),
-        sa.Index(None, "provider_id", "created_at"),
+        sa.Index("ix_services_provider_created", "provider_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -175,12 +179,12 @@ time_off = sa.Table(
         UUID(as_uuid=True),
         sa.ForeignKey("providers.providers.id", ondelete="CASCADE"),
         nullable=False,
-        index=True,
     ),
     sa.Column("start", sa.DateTime(timezone=False), nullable=False),
     sa.Column("end", sa.DateTime(timezone=False), nullable=False),
     sa.Column("reason", sa.Text),
     sa.CheckConstraint('"end" > start', name="end_after_start"),
+    sa.Index("ix_time_off_provider_id", "provider_id"),
 )
 
 outbox = outbox_table(metadata)

@@ -24,6 +24,7 @@ from dateutil.rrule import rrule, rrulestr
 from calisera.core.errors import FieldError
 
 MAX_OCCURRENCES_PER_YEAR = 366
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
 ALLOWED_FREQ = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ALLOWED_PARTS = frozenset(
     {"FREQ", "INTERVAL", "COUNT", "UNTIL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSETPOS", "WKST"}
@@ -153,6 +154,10 @@ def normalize_recurrence(
 
     Raises :class:`InvalidRecurrence` naming the field at fault.
     """
+    if not EARLIEST_YEAR <= starts_on.year <= LATEST_YEAR:
+        raise _fail("starts_on", f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    if until is not None and until.year > LATEST_YEAR:
+        raise _fail("until", f"must be before {LATEST_YEAR + 1}")
     parts = _parts(rule_text)
     _check_parts(parts)
     if "UNTIL" in parts:

@@ -241,10 +241,24 @@ LocalDateTime = Annotated[datetime, AfterValidator(check_naive_on_grid)]
 AwareDateTime = Annotated[datetime, AfterValidator(check_aware)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-Locale = Annotated[
-    str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
-]
-AccentColor = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$", to_lower=True)]
+LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
+COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def check_locale(value: str) -> str:
+    if not LOCALE_PATTERN.fullmatch(value):
+        raise ValueError("must be a language tag such as 'en', 'de-DE' or 'zh-Hant-TW'")
+    return value
+
+
+def check_color(value: str) -> str:
+    if not COLOR_PATTERN.fullmatch(value):
+        raise ValueError("must be a hex colour such as '#1a73e8'")
+    return value.lower()
+
+
+Locale = Annotated[str, AfterValidator(check_locale)]
+AccentColor = Annotated[str, AfterValidator(check_color)]
 
 
 class Input(BaseModel):
@@ -322,6 +336,9 @@ class ProviderOut(BaseModel):
     contact: ContactOut
     booking_page: BookingPageOut
     owner_email: str
+    owner_subject: str | None
+    """The owner's user id when they created the provider themselves (admin-created
+    providers are owned by e-mail until then)."""
     suspended: bool
     booking_url: str
     qr_code_url: str
@@ -339,23 +356,23 @@ class ProviderList(BaseModel):
 
 
 class InPersonLocation(Input):
-    kind: Literal["in_person"]
+    type: Literal["in_person"]
     address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class OnlineLocation(Input):
-    kind: Literal["online"]
+    type: Literal["online"]
     url: HttpUrl
 
 
 class PhoneLocation(Input):
     """By phone; ``phone`` is the number the customer calls, omitted = the provider calls."""
 
-    kind: Literal["phone"]
+    type: Literal["phone"]
     phone: Phone | None = None
 
 
-Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(discriminator="kind")]
+Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(discriminator="type")]
 
 
 class RecurrenceIn(Input):

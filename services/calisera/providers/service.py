@@ -15,11 +15,12 @@ import itertools
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,7 +43,6 @@ from calisera.providers.schemas import (
     AvailabilityOut,
     BookingPageOut,
     ContactOut,
-    DateOverrideOut,
     ProviderCreate,
     ProviderOut,
     ProviderPatch,
@@ -54,14 +54,12 @@ from calisera.providers.schemas import (
     ServiceOut,
     ServicePatch,
     ServiceScheduleOut,
-    TimeOffOut,
-    WallIntervalOut,
-    WeeklyRuleOut,
 )
 
 SOURCE = "providers"
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_EVENT_AHEAD = timedelta(days=3653)
 
 
 class SlugTaken(Conflict):
@@ -126,6 +124,7 @@ def provider_out(p: Provider, settings: Settings) -> ProviderOut:
             else None,
         ),
         owner_email=p.owner_email,
+        owner_subject=p.owner_subject,
         suspended=p.suspended,
         booking_url=booking_url(settings, p.slug),
         qr_code_url=qr_code_url(settings, p.id),
@@ -178,9 +177,9 @@ def public_location(location: dict[str, Any] | None) -> dict[str, Any] | None:
     """Addresses are public; meeting links and call-in numbers come with the booking."""
     if location is None:
         return None
-    if location.get("kind") == "in_person":
-        return {"kind": "in_person", "address": location.get("address")}
-    return {"kind": location.get("kind")}
+    if location.get("type") == "in_person":
+        return {"type": "in_person", "address": location.get("address")}
+    return {"type": location.get("type")}
 
 
 def public_service(s: Service) -> PublicService:
@@ -311,7 +310,8 @@ async def create_provider(
             raise Forbidden("Only the platform admin may suspend a provider.")
     if owner_email is None:
         raise InvalidInput.field("owner_email", "required")
-    if data.booking_page and data.booking_page.shown_service_ids:
+    page = data.booking_page
+    if page and page.shown_service_ids:
         raise InvalidInput.field(
             "booking_page.shown_service_ids", "a new provider has no services yet"
         )
@@ -329,7 +329,7 @@ async def create_provider(
         contact_phone=data.contact.phone if data.contact else None,
         accent_color=data.booking_page.accent_color if data.booking_page else None,
         welcome_text=data.booking_page.welcome_text if data.booking_page else None,
-        shown_service_ids=None,
+        shown_service_ids=[] if page and page.shown_service_ids == [] else None,
         owner_email=owner_email.lower(),
         owner_subject=owner_subject,
         suspended=data.suspended,
@@ -488,6 +488,31 @@ async def update_provider(
     return p
 
 
+async def delete_provider(
+    session: AsyncSession, provider_id: uuid.UUID, principal: Principal, settings: Settings
+) -> None:
+    """Remove a provider with its services and availability (platform admin only: the
+    operator's ``Delete`` policy). Bookings live in the bookings service and stay; the
+    ``provider.deleted`` event tells consumers. Owners cannot delete; they ask the
+    platform (or the admin suspends instead, which keeps everything)."""
+    principal.require_admin()
+    p = await session.get(Provider, provider_id, with_for_update=True)
+    if p is None:
+        raise NotFound(f"No provider {provider_id}.")
+    data = _provider_event_data(p, settings)
+    version = p.version + 1
+    await session.delete(p)
+    await session.flush()
+    await _emit(
+        session,
+        "provider.deleted",
+        aggregate_id=provider_id,
+        aggregate_version=version,
+        provider_id=provider_id,
+        data=data,
+    )
+
+
 async def public_profile(
     session: AsyncSession, slug: str, principal: Principal, settings: Settings
 ) -> PublicProfile:
@@ -590,6 +615,8 @@ def _service_values(
     values["location"] = (
         location.model_dump(mode="json") if isinstance(location, BaseModel) else location
     )
+    if values["starts_at"] is not None:
+        values["starts_at"] = values["starts_at"].astimezone(UTC)
     rec = fields.get("recurrence")
 
     def only_for(field: str, kinds: str) -> None:
@@ -610,6 +637,8 @@ def _service_values(
             errors.append(FieldError("starts_at", "required for event services"))
         elif check_start_future and values["starts_at"] <= _now():
             errors.append(FieldError("starts_at", "must be in the future"))
+        elif values["starts_at"] > _now() + MAX_EVENT_AHEAD:
+            errors.append(FieldError("starts_at", "must be within ten years from now"))
         if rec is not None:
             only_for("recurrence", "class")
     if kind == "class":
@@ -838,31 +867,90 @@ def _check_availability(data: AvailabilityIn) -> None:
         raise InvalidInput(detail, errors=errors)
 
 
-async def _load_availability(session: AsyncSession, provider_id: uuid.UUID) -> AvailabilityOut:
-    weekly = await session.execute(
-        sa.select(weekly_rules.c.weekday, weekly_rules.c.start, weekly_rules.c.end)
-        .where(weekly_rules.c.provider_id == provider_id)
-        .order_by(weekly_rules.c.weekday, weekly_rules.c.start)
-    )
-    overrides = await session.execute(
-        sa.select(date_overrides.c.date, date_overrides.c.intervals)
-        .where(date_overrides.c.provider_id == provider_id)
-        .order_by(date_overrides.c.date)
-    )
-    offs = await session.execute(
-        sa.select(time_off.c.start, time_off.c.end, time_off.c.reason)
-        .where(time_off.c.provider_id == provider_id)
-        .order_by(time_off.c.start, time_off.c.id)
-    )
-    return AvailabilityOut(
-        weekly=[WeeklyRuleOut(weekday=w, start=s, end=e) for w, s, e in weekly],
-        overrides=[
-            DateOverrideOut(
-                date=d, intervals=[WallIntervalOut.model_validate(i) for i in intervals]
+def _availability_columns(provider_id: Any) -> list[sa.ScalarSelect[Any]]:
+    """Weekly rules, overrides and time off as three JSON arrays: one round trip, and
+    combinable with the provider row itself (the schedule read model's hot path)."""
+    w, o, t = weekly_rules.c, date_overrides.c, time_off.c
+    return [
+        sa.select(
+            sa.func.coalesce(
+                sa.func.json_agg(
+                    aggregate_order_by(
+                        sa.func.json_build_object(
+                            "weekday", w.weekday, "start", w.start, "end", w.end
+                        ),
+                        w.weekday,
+                        w.start,
+                    )
+                ),
+                sa.text("'[]'::json"),
             )
-            for d, intervals in overrides
-        ],
-        time_off=[TimeOffOut(start=s, end=e, reason=r) for s, e, r in offs],
+        )
+        .where(w.provider_id == provider_id)
+        .scalar_subquery(),
+        sa.select(
+            sa.func.coalesce(
+                sa.func.json_agg(
+                    aggregate_order_by(
+                        sa.func.json_build_object("date", o.date, "intervals", o.intervals), o.date
+                    )
+                ),
+                sa.text("'[]'::json"),
+            )
+        )
+        .where(o.provider_id == provider_id)
+        .scalar_subquery(),
+        sa.select(
+            sa.func.coalesce(
+                sa.func.json_agg(
+                    aggregate_order_by(
+                        sa.func.json_build_object(
+                            "start", t.start, "end", t.end, "reason", t.reason
+                        ),
+                        t.start,
+                        t.id,
+                    )
+                ),
+                sa.text("'[]'::json"),
+            )
+        )
+        .where(t.provider_id == provider_id)
+        .scalar_subquery(),
+    ]
+
+
+def _availability_out(weekly: Any, overrides: Any, offs: Any) -> AvailabilityOut:
+    return AvailabilityOut.model_validate(
+        {"weekly": weekly, "overrides": overrides, "time_off": offs}
+    )
+
+
+async def _load_availability(session: AsyncSession, provider_id: uuid.UUID) -> AvailabilityOut:
+    row = (await session.execute(sa.select(*_availability_columns(provider_id)))).one()
+    return _availability_out(*row)
+
+
+def _normalized_availability(data: AvailabilityIn) -> AvailabilityOut:
+    """``data`` in the order it is read back (weekday/start, date, start)."""
+    return AvailabilityOut.model_validate(
+        {
+            "weekly": sorted(
+                (r.model_dump() for r in data.weekly), key=lambda r: (r["weekday"], r["start"])
+            ),
+            "overrides": sorted(
+                (
+                    {
+                        "date": o.date,
+                        "intervals": sorted(
+                            (i.model_dump() for i in o.intervals), key=lambda i: i["start"]
+                        ),
+                    }
+                    for o in data.overrides
+                ),
+                key=lambda o: o["date"],
+            ),
+            "time_off": sorted((t.model_dump() for t in data.time_off), key=lambda t: t["start"]),
+        }
     )
 
 
@@ -879,6 +967,9 @@ async def put_availability(
     """Replace the provider's hours, overrides and time off (wall clock, as given)."""
     p = await managed_provider(session, provider_id, principal, lock=True)
     _check_availability(data)
+    current = await _load_availability(session, p.id)
+    if current == _normalized_availability(data):
+        return current  # nothing changes: no write, no event, same schedule version
     for table in (weekly_rules, date_overrides, time_off):
         await session.execute(sa.delete(table).where(table.c.provider_id == p.id))
     if data.weekly:
@@ -955,31 +1046,35 @@ async def schedule_config(session: AsyncSession, service_id: uuid.UUID) -> Sched
     Archived services are still answered (``active: false``) so bookings can apply the
     cancellation policy of existing bookings; listing offers nothing for them.
     """
-    # The provider (and so the version) is read before everything else: a change that
-    # commits meanwhile can make the content newer than the version, never older, so a
-    # cache keyed by the version is never stale.
-    p = await session.scalar(
-        sa.select(Provider)
-        .join(Service, Service.provider_id == Provider.id)
-        .where(Service.id == service_id)
-    )
-    if p is None:
+    # The provider row (and so the version) comes with the availability in one snapshot;
+    # the services are read after it: a change committing in between can make content
+    # newer than the version, never older, so a cache keyed by the version is never stale.
+    row = (
+        await session.execute(
+            sa.select(Provider, *_availability_columns(Provider.id))
+            .join(Service, Service.provider_id == Provider.id)
+            .where(Service.id == service_id)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound(f"No service {service_id}.")
-    s = await session.get(Service, service_id)
-    assert s is not None
-    availability = await _load_availability(session, p.id)
-    others = (
+    p = row[0]
+    availability = _availability_out(*row[1:])
+    services = (
         await session.scalars(
             sa.select(Service)
             .where(
                 Service.provider_id == p.id,
-                Service.id != s.id,
-                Service.active,
-                Service.kind.in_(("event", "class")),
+                sa.or_(
+                    Service.id == service_id,
+                    sa.and_(Service.active, Service.kind.in_(("event", "class"))),
+                ),
             )
             .order_by(Service.created_at, Service.id)
         )
     ).all()
+    s = next(x for x in services if x.id == service_id)
+    others = [x for x in services if x.id != service_id]
     return ScheduleConfig(
         provider_id=p.id,
         provider_slug=p.slug,

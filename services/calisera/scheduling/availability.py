@@ -34,7 +34,10 @@ Rules (decisions a reader cannot see in the code):
 - **Range**: the requested dates are inclusive and read in the output zone; a slot is
   in range when its start instant is. Output datetimes carry the output zone's offset.
 - **Daylight-saving time** (see :mod:`calisera.scheduling.zones`): rules are wall
-  clock and keep their local hours across a change. On a transition day the grid
+  clock and keep their local hours across a change. Availability is the set of
+  instants whose wall clock reads inside a rule (a rule ending inside a repeated hour
+  covers both passes up to its end); time off, more cautiously, blocks from the
+  first instant of its start to the last instant of its end. On a transition day the grid
   is laid on the wall clock; a start that does not exist is skipped, never shifted;
   a start that happens twice is offered in both passes, and starts are then kept at
   least ``min(interval, duration)`` apart in real time, so the repeated hour yields no
@@ -69,6 +72,7 @@ from calisera.scheduling.zones import (
     to_minutes,
     uniform_offset,
     wall_instants,
+    wall_range_instants,
     zone,
 )
 
@@ -269,12 +273,7 @@ class _Plan:
     def instant_intervals(self, day: int) -> list[tuple[int, int]]:
         out = []
         for s, e in self.wall_intervals(day):
-            out.append(
-                (
-                    boundary_instant(self.tz, day, s, is_end=False),
-                    boundary_instant(self.tz, day, e, is_end=True),
-                )
-            )
+            out.extend(wall_range_instants(self.tz, day, s, e))
         return out
 
     def grid(self, day: int) -> list[int]:
@@ -294,11 +293,10 @@ class _Plan:
         # A daylight-saving transition falls on this day: lay the grid on the wall clock.
         candidates = []
         for s, e in intervals:
-            a = boundary_instant(self.tz, day, s, is_end=False)
-            b = boundary_instant(self.tz, day, e, is_end=True)
+            ranges = wall_range_instants(self.tz, day, s, e)
             for w in range(s, e, step):
                 for t in wall_instants(self.tz, day, w):
-                    if a <= t and t + dur <= b:
+                    if any(a <= t and t + dur <= b for a, b in ranges):
                         candidates.append(t)
         candidates.sort()
         gap = min(step, dur)

@@ -127,6 +127,39 @@ def boundary_instant(tz: ZoneInfo, day: int, minute_of_day: int, *, is_end: bool
     return _transition_in(tz, a, b)
 
 
+def wall_range_instants(tz: ZoneInfo, day: int, start: int, end: int) -> list[tuple[int, int]]:
+    """The instants whose wall clock in ``tz`` reads ``[start, end)`` (minutes of day,
+    ``end`` up to 1440) on ``day``, as ascending disjoint ``[lo, hi)`` ranges.
+
+    One range on ordinary days. When clocks go back inside the range, the instants
+    form one range; when the range ends inside the repeated hour, two (the first pass
+    up to the end time, then the second pass): a 01:00-02:30 rule on a night repeating
+    02:00-03:00 covers 01:00-02:30 and, again, 02:00-02:30 of the second pass.
+    """
+    day_lo = boundary_instant(tz, day, 0, is_end=False)
+    day_hi = boundary_instant(tz, day + 1, 0, is_end=False)
+    if day_hi <= day_lo:
+        return []
+    first = offset_at(tz, day_lo)
+    last = offset_at(tz, day_hi - 1)
+    if first == last:
+        pieces = [(day_lo, day_hi, first)]
+    else:
+        cut = _transition_in(tz, day_lo, day_hi - 1)
+        pieces = [(day_lo, cut, first), (cut, day_hi, last)]
+    wall0 = day * MINUTES_PER_DAY
+    out: list[tuple[int, int]] = []
+    for lo, hi, offset in pieces:
+        a = max(lo, wall0 + start - offset)
+        b = min(hi, wall0 + end - offset)
+        if a < b:
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(b, out[-1][1]))
+            else:
+                out.append((a, b))
+    return out
+
+
 def naive_boundary(tz: ZoneInfo, wall: datetime, *, is_end: bool) -> int:
     """:func:`boundary_instant` for a naive wall datetime (time off)."""
     d = wall.date()

@@ -1,1 +1,23 @@
-"""Calisera web."""
+"""Calisera web: the customer booking pages and the provider console shell.
+
+Decisions worth knowing:
+
+- Server-rendered Jinja2 (autoescape on), no JavaScript needed to book. One small
+  script reports the browser's time zone (``?tz=``); the server validates it against
+  the IANA database and falls back to the provider's zone.
+- The web service is a *public* client of the other services: its HTTP clients drop
+  the platform admin token, so a booking is only shown with the customer's manage
+  token and suspended providers stay hidden (:mod:`calisera.web.clients`).
+- A double submit books once: every form render carries a random nonce that becomes
+  the ``Idempotency-Key`` of ``POST /api/v1/bookings``.
+- "Add to calendar" links to ``/p/{slug}/manage/{id}/booking.ics?token=``, which fetches
+  ``/api/v1/bookings/{id}/ics`` with the ``X-Manage-Token`` header (a plain link cannot
+  send a header).
+- ``Content-Security-Policy: default-src 'self'`` on every page (images may also come
+  from ``https:`` for the provider's logo); the accent colour is a stylesheet
+  (``/p/{slug}/theme.css``) because inline styles are not allowed. No fonts, scripts
+  or styles are fetched from anywhere else.
+- ``/console`` is an installable PWA shell: sign-in by pasting an access token until the
+  users service's sign-in pages exist; it lists today's bookings from
+  ``GET /api/v1/providers/{id}/bookings``.
+"""

@@ -1,12 +1,14 @@
-"""Bookings test support: a provider's schedule configuration and a booking helper.
+"""Bookings test support: real providers and services, created through the providers
+API, and a booking helper.
 
-The providers service is written in parallel; until its client is merged, the tests
-install a fixed :class:`ScheduleSource` (what ``ProvidersClient`` returns) into the
-bookings service state. Everything below it — routes, service, PostgreSQL — is real.
+``schedules.add_service(...)`` creates a provider (working around the clock in UTC,
+owned by ``owner@example.com``) or reuses one, adds a service with the given fields,
+and returns the :class:`ScheduleConfig` the bookings service will see.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
@@ -14,38 +16,43 @@ from typing import Any
 
 import pytest
 
-from calisera.core.errors import NotFound
-from calisera.providers.schemas import (
-    RecurrenceOut,
-    ScheduleConfig,
-    ServiceScheduleOut,
-    WeeklyRuleOut,
-)
+from calisera.providers.schemas import ScheduleConfig
 
 OWNER_EMAIL = "owner@example.com"
+_seq = itertools.count()
 
 
-class StaticSchedules:
-    """Schedule configurations by service id, and provider owners. Classes meet daily
-    at 18:00 UTC; providers work around the clock in UTC."""
+class Providers:
+    """Creates providers and services through the public providers API."""
 
-    def __init__(self) -> None:
-        self.configs: dict[uuid.UUID, ScheduleConfig] = {}
-        self.owners: dict[uuid.UUID, dict[str, Any]] = {}
+    def __init__(self, client: Any, admin_headers: dict[str, str]):
+        self.client = client
+        self.admin = admin_headers
 
-    async def schedule_config(self, service_id: uuid.UUID) -> ScheduleConfig:
-        try:
-            return self.configs[service_id]
-        except KeyError:
-            raise NotFound("No such service.") from None
+    async def _provider(self, owner_email: str) -> uuid.UUID:
+        n = next(_seq)
+        r = await self.client.post(
+            "/api/v1/providers",
+            json={
+                "slug": f"bk-provider-{n}-{uuid.uuid4().hex[:6]}",
+                "name": "Ada Coach",
+                "timezone": "UTC",
+                "owner_email": owner_email,
+            },
+            headers=self.admin,
+        )
+        assert r.status_code == 201, r.text
+        provider_id = uuid.UUID(r.json()["id"])
+        weekly = [{"weekday": d, "start": "00:00", "end": "23:55"} for d in range(7)]
+        r = await self.client.put(
+            f"/api/v1/providers/{provider_id}/availability",
+            json={"weekly": weekly, "overrides": [], "time_off": []},
+            headers=self.admin,
+        )
+        assert r.status_code == 200, r.text
+        return provider_id
 
-    async def get_provider(self, provider_id: uuid.UUID) -> dict[str, Any]:
-        try:
-            return self.owners[provider_id]
-        except KeyError:
-            raise NotFound("No such provider.") from None
-
-    def add_service(
+    async def add_service(
         self,
         *,
         provider_id: uuid.UUID | None = None,
@@ -59,49 +66,46 @@ class StaticSchedules:
         slot_interval_minutes: int | None = None,
         owner_email: str = OWNER_EMAIL,
     ) -> ScheduleConfig:
-        provider_id = provider_id or uuid.uuid4()
-        service = ServiceScheduleOut(
-            id=uuid.uuid4(),
-            provider_id=provider_id,
-            name=f"{kind.title()} session",
-            kind=kind,  # type: ignore[arg-type]
-            duration_minutes=duration_minutes,
-            capacity=capacity,
-            buffer_before_minutes=buffer_before_minutes,
-            buffer_after_minutes=buffer_after_minutes,
-            min_notice_minutes=0,
-            booking_window_days=365,
-            cancellation_notice_minutes=cancellation_notice_minutes,
-            starts_at=starts_at,
-            slot_interval_minutes=slot_interval_minutes,
-            recurrence=RecurrenceOut(
-                rrule="FREQ=DAILY", start_time=time(18, 0), starts_on=datetime.now(UTC).date()
-            )
-            if kind == "class"
-            else None,
+        provider_id = provider_id or await self._provider(owner_email)
+        body: dict[str, Any] = {
+            "name": f"{kind.title()} session {next(_seq)}",
+            "kind": kind,
+            "duration_minutes": duration_minutes,
+            "min_notice_minutes": 0,
+            "booking_window_days": 365,
+            "cancellation_notice_minutes": cancellation_notice_minutes,
+        }
+        if kind == "simple":
+            body["buffer_before_minutes"] = buffer_before_minutes
+            body["buffer_after_minutes"] = buffer_after_minutes
+            if slot_interval_minutes:
+                body["slot_interval_minutes"] = slot_interval_minutes
+        else:
+            body["capacity"] = capacity
+        if kind == "event":
+            assert starts_at is not None
+            body["starts_at"] = starts_at.isoformat()
+        if kind == "class":  # meets daily at 18:00 UTC
+            body["recurrence"] = {
+                "rrule": "FREQ=DAILY",
+                "start_time": "18:00",
+                "starts_on": datetime.now(UTC).date().isoformat(),
+            }
+        r = await self.client.post(
+            f"/api/v1/providers/{provider_id}/services", json=body, headers=self.admin
         )
-        config = ScheduleConfig(
-            provider_id=provider_id,
-            provider_slug=f"p-{provider_id.hex[:8]}",
-            provider_name="Ada Coach",
-            timezone="UTC",
-            weekly=[WeeklyRuleOut(weekday=d, start=time(0, 0), end=time(23, 59)) for d in range(7)],
-            overrides=[],
-            time_off=[],
-            service=service,
-            other_services=[],
-            version="1",
+        assert r.status_code == 201, r.text
+        service_id = r.json()["id"]
+        r = await self.client.get(
+            f"/internal/v1/providers/services/{service_id}/schedule", headers=self.admin
         )
-        self.configs[service.id] = config
-        self.owners[provider_id] = {"id": str(provider_id), "owner_email": owner_email}
-        return config
+        assert r.status_code == 200, r.text
+        return ScheduleConfig.model_validate(r.json())
 
 
 @pytest.fixture
-def schedules(app: Any) -> StaticSchedules:
-    source = StaticSchedules()
-    app.state.platform.state["bookings"].schedules = source
-    return source
+def schedules(client: Any, admin_headers: dict[str, str]) -> Providers:
+    return Providers(client, admin_headers)
 
 
 def tomorrow_at(hour: int, minute: int = 0, days: int = 1) -> datetime:

@@ -13,7 +13,7 @@ from .conftest import OWNER_EMAIL, booking_body, tomorrow_at
 
 
 async def test_booking_is_confirmed_with_a_manage_token(client, schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     start = tomorrow_at(10)
     r = await book(
         config,
@@ -40,7 +40,7 @@ async def test_booking_is_confirmed_with_a_manage_token(client, schedules, book)
 
 
 async def test_second_booking_of_same_slot_is_409(schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     assert (await book(config, tomorrow_at(10))).status_code == 201
     r = await book(config, tomorrow_at(10))
     assert r.status_code == 409
@@ -51,21 +51,21 @@ async def test_second_booking_of_same_slot_is_409(schedules, book):
 async def test_booking_inside_anothers_buffer_is_409_and_adjacent_after_buffer_is_fine(
     schedules, book
 ):
-    config = schedules.add_service(buffer_after_minutes=15, slot_interval_minutes=15)
+    config = await schedules.add_service(buffer_after_minutes=15, slot_interval_minutes=15)
     assert (await book(config, tomorrow_at(10))).status_code == 201
     assert (await book(config, tomorrow_at(10, 30))).status_code == 409
     assert (await book(config, tomorrow_at(10, 45))).status_code == 201
 
 
 async def test_other_providers_are_independent(schedules, book):
-    a, b = schedules.add_service(), schedules.add_service()
+    a, b = await schedules.add_service(), await schedules.add_service()
     assert (await book(a, tomorrow_at(10))).status_code == 201
     assert (await book(b, tomorrow_at(10))).status_code == 201
 
 
 async def test_booked_event_blocks_the_providers_one_to_one_time(schedules, book):
-    simple = schedules.add_service()
-    event = schedules.add_service(
+    simple = await schedules.add_service()
+    event = await schedules.add_service(
         provider_id=simple.provider_id,
         kind="event",
         capacity=10,
@@ -79,7 +79,7 @@ async def test_booked_event_blocks_the_providers_one_to_one_time(schedules, book
 
 
 async def test_booking_in_the_past_is_422_naming_start(schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     r = await book(config, tomorrow_at(10, days=-2))
     assert r.status_code == 422
     body = r.json()
@@ -88,7 +88,7 @@ async def test_booking_in_the_past_is_422_naming_start(schedules, book):
 
 
 async def test_invalid_customer_input_is_422_naming_the_field(client, schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     cases = [
         ({"name": "G", "email": "not-an-email"}, "customer.email"),
         ({"name": "G", "email": "g@example.com", "phone": "044 668 18 00"}, "customer.phone"),
@@ -120,7 +120,7 @@ async def test_unknown_service_is_404(client, schedules):
 
 
 async def test_wrong_manage_token_is_404(client, schedules, book):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     r = await client.get(f"/api/v1/bookings/{booking['id']}", headers={"X-Manage-Token": "nope"})
     assert r.status_code == 404
     r = await client.get(
@@ -130,7 +130,7 @@ async def test_wrong_manage_token_is_404(client, schedules, book):
 
 
 async def test_another_user_sees_404_and_anonymous_401(client, schedules, book, auth_headers):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     r = await client.get(
         f"/api/v1/bookings/{booking['id']}", headers=auth_headers("stranger@example.com")
     )
@@ -143,7 +143,7 @@ async def test_another_user_sees_404_and_anonymous_401(client, schedules, book, 
 async def test_customer_cancels_with_manage_token_and_the_time_is_free_again(
     client, schedules, book
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     booking = (await book(config, tomorrow_at(10))).json()
     headers = {"X-Manage-Token": booking["manage_token"]}
     r = await client.post(
@@ -159,7 +159,7 @@ async def test_customer_cancels_with_manage_token_and_the_time_is_free_again(
 
 
 async def test_cancelled_occurrence_seats_are_given_back(client, schedules, book):
-    event = schedules.add_service(kind="event", capacity=2, starts_at=tomorrow_at(10))
+    event = await schedules.add_service(kind="event", capacity=2, starts_at=tomorrow_at(10))
     first = (await book(event, tomorrow_at(10), seats=2)).json()
     assert (await book(event, tomorrow_at(10))).status_code == 409
     await client.post(
@@ -172,7 +172,7 @@ async def test_cancelled_occurrence_seats_are_given_back(client, schedules, book
 async def test_customer_cannot_change_within_the_cancellation_notice_but_owner_can(
     client, schedules, book, auth_headers
 ):
-    config = schedules.add_service(cancellation_notice_minutes=48 * 60)
+    config = await schedules.add_service(cancellation_notice_minutes=48 * 60)
     booking = (await book(config, tomorrow_at(10))).json()
     r = await client.post(
         f"/api/v1/bookings/{booking['id']}/cancel",
@@ -206,7 +206,7 @@ async def _move_to_past(database_url: str, booking_id: str) -> None:
 async def test_completing_needs_a_started_confirmed_booking(
     client, schedules, book, admin_headers, database_url
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     booking = (await book(config, tomorrow_at(10))).json()
     url = f"/api/v1/bookings/{booking['id']}"
     r = await client.post(f"{url}/complete", headers=admin_headers)
@@ -222,7 +222,7 @@ async def test_completing_needs_a_started_confirmed_booking(
 
 
 async def test_completing_a_cancelled_booking_is_409(client, schedules, book, admin_headers):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     url = f"/api/v1/bookings/{booking['id']}"
     await client.post(f"{url}/cancel", headers=admin_headers)
     for action in ("complete", "no-show"):
@@ -232,7 +232,7 @@ async def test_completing_a_cancelled_booking_is_409(client, schedules, book, ad
 
 
 async def test_customer_cannot_complete_with_the_manage_token(client, schedules, book):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     r = await client.post(
         f"/api/v1/bookings/{booking['id']}/no-show",
         headers={"X-Manage-Token": booking["manage_token"]},
@@ -241,7 +241,7 @@ async def test_customer_cannot_complete_with_the_manage_token(client, schedules,
 
 
 async def test_reschedule_moves_the_booking_and_frees_the_old_time(client, schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     booking = (await book(config, tomorrow_at(10))).json()
     r = await client.post(
         f"/api/v1/bookings/{booking['id']}/reschedule",
@@ -258,7 +258,7 @@ async def test_reschedule_moves_the_booking_and_frees_the_old_time(client, sched
 async def test_reschedule_onto_a_taken_time_is_409_and_keeps_the_old_time(
     client, schedules, book, admin_headers
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     mine = (await book(config, tomorrow_at(10))).json()
     assert (await book(config, tomorrow_at(11))).status_code == 201
     r = await client.post(
@@ -276,7 +276,7 @@ async def test_reschedule_onto_a_taken_time_is_409_and_keeps_the_old_time(
 async def test_history_records_who_did_what_and_why(
     client, schedules, book, auth_headers, admin_headers
 ):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     url = f"/api/v1/bookings/{booking['id']}"
     token = {"X-Manage-Token": booking["manage_token"]}
     await client.post(
@@ -301,7 +301,7 @@ async def test_history_records_who_did_what_and_why(
 async def test_events_are_written_with_the_booking_version(
     client, schedules, book, admin_headers, database_url
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     booking = (await book(config, tomorrow_at(10))).json()
     url = f"/api/v1/bookings/{booking['id']}"
     await client.post(
@@ -331,7 +331,7 @@ async def test_events_are_written_with_the_booking_version(
 
 
 async def test_a_refused_booking_writes_no_event(schedules, book, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     assert (await book(config, tomorrow_at(10))).status_code == 201
     assert (await book(config, tomorrow_at(10))).status_code == 409
     with psycopg.connect(libpq_url(database_url)) as conn:
@@ -341,7 +341,7 @@ async def test_a_refused_booking_writes_no_event(schedules, book, database_url):
 
 
 async def test_ics_has_a_stable_uid_and_the_version_as_sequence(client, schedules, book):
-    booking = (await book(schedules.add_service(), tomorrow_at(10))).json()
+    booking = (await book(await schedules.add_service(), tomorrow_at(10))).json()
     headers = {"X-Manage-Token": booking["manage_token"]}
     r = await client.get(f"/api/v1/bookings/{booking['id']}/ics", headers=headers)
     assert r.status_code == 200
@@ -352,6 +352,7 @@ async def test_ics_has_a_stable_uid_and_the_version_as_sequence(client, schedule
     assert "STATUS:CONFIRMED" in text
     assert f"DTSTART:{tomorrow_at(10).strftime('%Y%m%dT%H%M%S')}Z" in text
     assert "ATTENDEE" in text and "grace@example.com" in text
+    assert "ORGANIZER" in text and OWNER_EMAIL in text
     await client.post(f"/api/v1/bookings/{booking['id']}/cancel", headers=headers)
     text = (await client.get(f"/api/v1/bookings/{booking['id']}/ics", headers=headers)).text
     assert "SEQUENCE:2" in text
@@ -359,7 +360,7 @@ async def test_ics_has_a_stable_uid_and_the_version_as_sequence(client, schedule
 
 
 async def test_provider_lists_its_bookings_page_by_page(client, schedules, book, auth_headers):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     for hour in (9, 10, 11, 12, 13):
         assert (await book(config, tomorrow_at(hour))).status_code == 201
     owner = auth_headers(OWNER_EMAIL)
@@ -390,7 +391,7 @@ async def test_provider_lists_its_bookings_page_by_page(client, schedules, book,
 async def test_busy_time_through_the_bookings_client(app, schedules, book):
     from calisera.bookings.client import BookingsClient
 
-    config = schedules.add_service(buffer_before_minutes=5)
+    config = await schedules.add_service(buffer_before_minutes=5)
     await book(config, tomorrow_at(10))
     client = BookingsClient(app.state.platform)
     try:
@@ -417,7 +418,7 @@ async def test_busy_time_needs_the_admin_token(client, auth_headers):
 
 
 async def test_start_off_the_slot_grid_is_422_misaligned(schedules, book):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     r = await book(config, tomorrow_at(10, 10))
     assert r.status_code == 422
     assert r.json()["reason"] == "misaligned"
@@ -425,10 +426,40 @@ async def test_start_off_the_slot_grid_is_422_misaligned(schedules, book):
 
 
 async def test_event_booked_at_another_time_than_its_start_is_422(schedules, book):
-    event = schedules.add_service(kind="event", capacity=3, starts_at=tomorrow_at(10))
+    event = await schedules.add_service(kind="event", capacity=3, starts_at=tomorrow_at(10))
     r = await book(event, tomorrow_at(11))
     assert r.status_code == 422
     assert r.json()["reason"] == "outside_availability"
     r = await book(event, tomorrow_at(10), seats=4)
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["seats"]
+
+
+async def test_busy_time_shows_seats_taken_in_occurrences(app, schedules, book):
+    from calisera.bookings.client import BookingsClient
+
+    klass = await schedules.add_service(kind="class", capacity=6, duration_minutes=60)
+    assert (await book(klass, tomorrow_at(18), seats=2)).status_code == 201
+    assert (await book(klass, tomorrow_at(18), seats=1)).status_code == 201
+    client = BookingsClient(app.state.platform)
+    try:
+        busy = await client.busy_time(klass.provider_id, tomorrow_at(0), tomorrow_at(0, days=2))
+    finally:
+        await client.aclose()
+    [seats] = busy.occurrence_seats()
+    assert (seats.start, seats.seats_taken) == (tomorrow_at(18), 3)
+    [interval] = busy.busy_intervals()
+    assert interval.start == tomorrow_at(18)
+
+
+async def test_availability_counts_booked_seats(client, schedules, book):
+    klass = await schedules.add_service(kind="class", capacity=6, duration_minutes=60)
+    assert (await book(klass, tomorrow_at(18), seats=2)).status_code == 201
+    day = tomorrow_at(18).date().isoformat()
+    r = await client.get(
+        "/api/v1/availability",
+        params={"service_id": str(klass.service.id), "start": day, "end": day, "timezone": "UTC"},
+    )
+    assert r.status_code == 200, r.text
+    [slot] = r.json()["slots"]
+    assert slot["seats_left"] == 4

@@ -38,7 +38,7 @@ def _overlapping_confirmed_pairs(database_url: str) -> int:
 async def test_fifty_concurrent_requests_for_one_slot_give_one_booking(
     client, schedules, database_url
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     body = booking_body(config, tomorrow_at(10))
     responses = await asyncio.gather(
         *(client.post("/api/v1/bookings", json=body) for _ in range(50))
@@ -55,7 +55,7 @@ async def test_fifty_concurrent_requests_for_one_slot_give_one_booking(
 async def test_twenty_bookers_of_a_five_seat_occurrence_get_exactly_five_seats(
     client, schedules, database_url
 ):
-    config = schedules.add_service(kind="class", capacity=5, duration_minutes=60)
+    config = await schedules.add_service(kind="class", capacity=5, duration_minutes=60)
     body = booking_body(config, tomorrow_at(18))
     responses = await asyncio.gather(
         *(client.post("/api/v1/bookings", json=body) for _ in range(20))
@@ -68,7 +68,7 @@ async def test_twenty_bookers_of_a_five_seat_occurrence_get_exactly_five_seats(
 async def test_two_bookings_rescheduling_to_the_same_slot_one_wins(
     client, schedules, admin_headers, database_url
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     ids = []
     for hour in (9, 11):
         r = await client.post("/api/v1/bookings", json=booking_body(config, tomorrow_at(hour)))
@@ -103,7 +103,7 @@ async def test_two_bookings_rescheduling_to_the_same_slot_one_wins(
 async def test_cancel_racing_a_booking_of_the_same_slot_never_double_books(
     client, schedules, database_url
 ):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     for round_ in range(5):
         start = tomorrow_at(8 + round_)
         first = (await client.post("/api/v1/bookings", json=booking_body(config, start))).json()
@@ -132,8 +132,8 @@ async def test_cancel_racing_a_booking_of_the_same_slot_never_double_books(
 async def test_an_event_and_a_one_to_one_booking_racing_for_the_same_hour_one_wins(
     client, schedules, database_url
 ):
-    simple = schedules.add_service(duration_minutes=60)
-    event = schedules.add_service(
+    simple = await schedules.add_service(duration_minutes=60)
+    event = await schedules.add_service(
         provider_id=simple.provider_id,
         kind="event",
         capacity=10,

@@ -19,7 +19,7 @@ def _count(database_url: str, query: str) -> int:
 
 
 async def test_replay_with_the_same_key_returns_the_first_response(client, schedules, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     body = booking_body(config, tomorrow_at(10))
     headers = {"Idempotency-Key": "retry-me-1"}
     first = await client.post("/api/v1/bookings", json=body, headers=headers)
@@ -35,7 +35,7 @@ async def test_replay_with_the_same_key_returns_the_first_response(client, sched
 
 
 async def test_manage_token_is_not_stored_in_clear(client, schedules, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     first = await client.post(
         "/api/v1/bookings",
         json=booking_body(config, tomorrow_at(10)),
@@ -54,7 +54,7 @@ async def test_manage_token_is_not_stored_in_clear(client, schedules, database_u
 
 
 async def test_same_key_with_another_body_is_422(client, schedules):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     headers = {"Idempotency-Key": "retry-me-2"}
     assert (
         await client.post(
@@ -69,7 +69,7 @@ async def test_same_key_with_another_body_is_422(client, schedules):
 
 
 async def test_concurrent_requests_with_one_key_book_once(client, schedules, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     body = booking_body(config, tomorrow_at(10))
     headers = {"Idempotency-Key": "storm"}
     responses = await asyncio.gather(
@@ -84,7 +84,7 @@ async def test_concurrent_requests_with_one_key_book_once(client, schedules, dat
 
 
 async def test_a_key_seen_while_in_flight_is_409(client, schedules, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     body = booking_body(config, tomorrow_at(10))
     from calisera.bookings.idempotency import IdempotencyKey, request_hash
     from calisera.bookings.schemas import BookingCreate
@@ -107,7 +107,7 @@ async def test_a_key_seen_while_in_flight_is_409(client, schedules, database_url
 
 
 async def test_a_failed_request_releases_its_key(client, schedules):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     headers = {"Idempotency-Key": "try-again"}
     assert (
         await client.post("/api/v1/bookings", json=booking_body(config, tomorrow_at(10)))
@@ -124,7 +124,7 @@ async def test_a_failed_request_releases_its_key(client, schedules):
 
 
 async def test_keys_expire_after_24_hours(client, schedules, database_url):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     headers = {"Idempotency-Key": "old-key"}
     first = await client.post(
         "/api/v1/bookings", json=booking_body(config, tomorrow_at(10)), headers=headers
@@ -141,7 +141,7 @@ async def test_keys_expire_after_24_hours(client, schedules, database_url):
 
 
 async def test_reschedule_replay_returns_the_first_answer(client, schedules, admin_headers):
-    config = schedules.add_service()
+    config = await schedules.add_service()
     booking = (
         await client.post("/api/v1/bookings", json=booking_body(config, tomorrow_at(10)))
     ).json()

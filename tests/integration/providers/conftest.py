@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 _seq = itertools.count()
+EVENT_DAY = date.today() + timedelta(days=400)
+EVENT_START = f"{EVENT_DAY.isoformat()}T09:00:00+02:00"
+"""An event start safely in the future and within the ten-year horizon."""
 
 
 def provider_body(**overrides: Any) -> dict[str, Any]:
@@ -50,7 +54,7 @@ def event_service_body(**overrides: Any) -> dict[str, Any]:
         "kind": "event",
         "duration_minutes": 120,
         "capacity": 20,
-        "starts_at": "2099-03-29T09:00:00+02:00",
+        "starts_at": EVENT_START,
     }
     body.update(overrides)
     return body

@@ -36,6 +36,7 @@ async def test_signed_in_user_becomes_owner(client, auth_headers):
     )
     assert r.status_code == 201, r.text
     assert r.json()["owner_email"] == "barber@example.com"
+    assert r.json()["owner_subject"] == "user-Barber@Example.com"
     mine = await client.get("/api/v1/providers", headers=headers)
     assert [p["slug"] for p in mine.json()["items"]] == ["the-barber"]
 
@@ -54,45 +55,48 @@ async def test_anonymous_cannot_create(client):
     assert r.status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("slug", "ab"),
-        ("slug", "x" * 64),
-        ("slug", "Anna"),
-        ("slug", "anna_coaching"),
-        ("slug", "-anna"),
-        ("slug", "anna-"),
-        ("slug", "admin"),
-        ("slug", "console"),
-        ("slug", "static"),
-        ("slug", "auth"),
-        ("slug", "api"),
-        ("name", ""),
-        ("name", "x" * 201),
-        ("timezone", "Mars/Olympus"),
-        ("timezone", "Europe/Berlinn"),
-        ("locale", "english"),
-        ("bio", "x" * 5001),
-        ("photo_url", "not a url"),
-        ("logo_url", "ftp://example.com/logo.png"),
-        ("owner_email", "not-an-email"),
-        ("contact", {"email": "nope"}),
-        ("contact", {"phone": "12345"}),
-        ("booking_page", {"accent_color": "red"}),
-        ("booking_page", {"welcome_text": "x" * 2001}),
-        ("suspended", "maybe"),
-        ("unknown_field", 1),
-    ],
-)
-async def test_bad_provider_field_is_422_naming_it(client, admin_headers, field, value):
-    r = await client.post(
-        "/api/v1/providers", json=provider_body(**{field: value}), headers=admin_headers
-    )
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    fields = [e["field"] for e in r.json()["errors"]]
-    assert any(f == field or f.startswith(f"{field}.") for f in fields), fields
+BAD_PROVIDER_FIELDS = [
+    ("slug", "ab"),
+    ("slug", "x" * 64),
+    ("slug", "Anna"),
+    ("slug", "anna_coaching"),
+    ("slug", "-anna"),
+    ("slug", "anna-"),
+    ("slug", "admin"),
+    ("slug", "console"),
+    ("slug", "static"),
+    ("slug", "auth"),
+    ("slug", "api"),
+    ("name", ""),
+    ("name", "x" * 201),
+    ("timezone", "Mars/Olympus"),
+    ("timezone", "Europe/Berlinn"),
+    ("locale", "english"),
+    ("bio", "x" * 5001),
+    ("photo_url", "not a url"),
+    ("logo_url", "ftp://example.com/logo.png"),
+    ("owner_email", "not-an-email"),
+    ("contact", {"email": "nope"}),
+    ("contact", {"phone": "12345"}),
+    ("booking_page", {"accent_color": "red"}),
+    ("booking_page", {"welcome_text": "x" * 2001}),
+    ("suspended", "maybe"),
+    ("unknown_field", 1),
+]
+
+
+async def test_each_bad_provider_field_is_422_naming_it(client, admin_headers):
+    # One database for all cases: each request is rejected before anything is written.
+    for field, value in BAD_PROVIDER_FIELDS:
+        r = await client.post(
+            "/api/v1/providers", json=provider_body(**{field: value}), headers=admin_headers
+        )
+        assert r.status_code == 422, (field, value, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        fields = [e["field"] for e in r.json()["errors"]]
+        assert any(f == field or f.startswith(f"{field}.") for f in fields), (field, fields)
+    listed = await client.get("/api/v1/providers", headers=admin_headers)
+    assert listed.json()["items"] == []
 
 
 async def test_admin_must_name_owner(client, admin_headers):
@@ -223,3 +227,12 @@ async def test_bad_cursor_and_limit_are_422(client, admin_headers):
     assert r.json()["errors"][0]["field"] == "cursor"
     r = await client.get("/api/v1/providers?limit=0", headers=admin_headers)
     assert r.json()["errors"][0]["field"] == "limit"
+
+
+async def test_openapi_documents_the_providers_routes(client):
+    r = await client.get("/api/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    assert "/api/v1/providers/by-slug/{slug}" in paths
+    assert "/api/v1/providers/{provider_id}/availability" in paths
+    assert "/internal/v1/providers/services/{service_id}/schedule" in paths

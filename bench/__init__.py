@@ -1,0 +1,1 @@
+"""Calisera benchmarks: ``python -m bench [name ...]`` (see ``bench/__main__.py``)."""

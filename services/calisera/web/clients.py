@@ -1,0 +1,307 @@
+"""Typed clients the web pages use: the public HTTP contract of providers, listing and
+bookings (``shared/API.md``), nothing internal.
+
+The web service is a public client like a phone app: its calls carry **no** admin
+token (the base :class:`ServiceClient` adds it for service-to-service calls, we drop it),
+so the manage page can only show a booking when the customer's ``X-Manage-Token`` says
+so, and a suspended provider is hidden from web exactly as from anyone else.
+
+Answers are parsed leniently (unknown fields ignored, optional fields defaulted): the
+pages need a handful of fields and must not break when another service adds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from calisera.core.clients import ServiceClient
+from calisera.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
+from calisera.core.platform import Platform
+
+
+class Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- providers ---------------------------------------------------------------------
+
+
+class PublicService(Lenient):
+    id: uuid.UUID
+    name: str
+    kind: str = "simple"
+    description: str | None = None
+    duration_minutes: int = 0
+    capacity: int = 1
+    location: dict[str, Any] | str | None = None
+    price_text: str | None = None
+    starts_at: datetime | None = None
+    recurrence: dict[str, Any] | None = None
+    active: bool = True
+
+    @property
+    def location_text(self) -> str | None:
+        """One line for people: the address, the meeting link's host, or "By phone"."""
+        loc = self.location
+        if loc is None or isinstance(loc, str):
+            return loc or None
+        kind = loc.get("kind") or loc.get("type")
+        if kind == "online":
+            return "Online"
+        if kind == "phone":
+            return f"By phone ({loc['phone']})" if loc.get("phone") else "By phone"
+        address = loc.get("address")
+        return str(address) if address else None
+
+
+class PublicProvider(Lenient):
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    bio: str | None = None
+    logo_url: str | None = None
+    photo_url: str | None = None
+    locale: str | None = None
+    suspended: bool = False
+    accent_color: str | None = None
+    welcome_text: str | None = None
+    services: list[PublicService] = Field(default_factory=list)
+    """Active services shown on the booking page (the providers service filters them)."""
+
+    @property
+    def bookable_services(self) -> list[PublicService]:
+        return [s for s in self.services if s.active]
+
+    def service(self, service_id: uuid.UUID) -> PublicService:
+        for s in self.bookable_services:
+            if s.id == service_id:
+                return s
+        raise NotFound(f"{self.name} offers no such service")
+
+
+class ProvidersClient(ServiceClient):
+    service = "providers"
+
+    def __init__(self, platform: Platform, **kw: Any):
+        super().__init__(platform, **kw)
+        self._http.headers.pop("Authorization", None)
+
+    async def provider_by_slug(self, slug: str) -> PublicProvider:
+        """The public profile; ``NotFound`` for unknown and for suspended providers."""
+        response = await self.request("GET", f"/api/v1/providers/by-slug/{slug}")
+        _raise_for_status(response)
+        provider = PublicProvider.model_validate(response.json())
+        if provider.suspended:
+            raise NotFound("This booking page is not available")
+        return provider
+
+
+# --- listing -----------------------------------------------------------------------
+
+
+class FreeSlot(Lenient):
+    start: datetime
+    end: datetime
+    seats_left: int = 1
+
+
+class Availability(Lenient):
+    service_id: uuid.UUID
+    timezone: str
+    slots: list[FreeSlot]
+
+
+class ListingClient(ServiceClient):
+    service = "listing"
+
+    def __init__(self, platform: Platform, **kw: Any):
+        super().__init__(platform, **kw)
+        self._http.headers.pop("Authorization", None)
+
+    async def availability(
+        self, service_id: uuid.UUID, start: date, end: date, timezone: str
+    ) -> Availability:
+        response = await self.request(
+            "GET",
+            "/api/v1/availability",
+            params={
+                "service_id": str(service_id),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "timezone": timezone,
+            },
+        )
+        _raise_for_status(response)
+        return Availability.model_validate(response.json())
+
+
+# --- bookings ----------------------------------------------------------------------
+
+
+class SlotTaken(Conflict):
+    """The slot was taken (or filled up) between showing it and booking it."""
+
+    slug = "slot-unavailable"
+
+
+class BookingInProgress(Conflict):
+    """The same Idempotency-Key is still being processed (a double submit in flight)."""
+
+    slug = "booking-in-progress"
+
+
+class BookingConflict(Conflict):
+    """The booking cannot change that way now (e.g. too close to its start)."""
+
+    slug = "booking-conflict"
+
+
+class BookingCustomer(Lenient):
+    name: str
+    email: str
+    phone: str | None = None
+    timezone: str | None = None
+
+
+class Booking(Lenient):
+    id: uuid.UUID
+    status: str
+    service_id: uuid.UUID
+    service_name: str | None = None
+    service_kind: str | None = None
+    provider_id: uuid.UUID
+    start: datetime
+    end: datetime
+    seats: int = 1
+    customer: BookingCustomer
+    notes: str | None = None
+    manage_token: str | None = None
+
+
+class BookingsClient(ServiceClient):
+    service = "bookings"
+
+    def __init__(self, platform: Platform, **kw: Any):
+        super().__init__(platform, **kw)
+        self._http.headers.pop("Authorization", None)
+
+    async def create_booking(
+        self, body: dict[str, Any], *, idempotency_key: str, in_flight_retries: int = 20
+    ) -> Booking:
+        """Book; the same ``idempotency_key`` and body always yield the same booking.
+
+        A second submit arriving while the first is still in flight gets a 409 from the
+        bookings service; it waits for the first to finish and then gets its answer.
+        """
+        for attempt in range(in_flight_retries + 1):
+            response = await self.request(
+                "POST",
+                "/api/v1/bookings",
+                json=body,
+                headers={"Idempotency-Key": idempotency_key},
+            )
+            if response.status_code == 409 and _problem_is(response, "idempotency-in-flight"):
+                if attempt < in_flight_retries:
+                    await asyncio.sleep(0.1)
+                    continue
+                raise BookingInProgress(_problem_detail(response) or "Booking in progress")
+            _raise_for_status(response)
+            return Booking.model_validate(response.json())
+        raise AssertionError("unreachable")
+
+    async def get_booking(self, booking_id: uuid.UUID, manage_token: str) -> Booking:
+        response = await self.request(
+            "GET", f"/api/v1/bookings/{booking_id}", headers=_manage(manage_token)
+        )
+        _raise_for_status(response)
+        return Booking.model_validate(response.json())
+
+    async def cancel_booking(
+        self, booking_id: uuid.UUID, manage_token: str, reason: str | None
+    ) -> Booking:
+        response = await self.request(
+            "POST",
+            f"/api/v1/bookings/{booking_id}/cancel",
+            headers=_manage(manage_token),
+            json={"reason": reason} if reason else {},
+        )
+        _raise_for_status(response)
+        return Booking.model_validate(response.json())
+
+    async def reschedule_booking(
+        self, booking_id: uuid.UUID, manage_token: str, start: datetime
+    ) -> Booking:
+        response = await self.request(
+            "POST",
+            f"/api/v1/bookings/{booking_id}/reschedule",
+            headers=_manage(manage_token),
+            json={"start": start.isoformat()},
+        )
+        _raise_for_status(response)
+        return Booking.model_validate(response.json())
+
+    async def booking_ics(self, booking_id: uuid.UUID, manage_token: str) -> bytes:
+        response = await self.request(
+            "GET", f"/api/v1/bookings/{booking_id}/ics", headers=_manage(manage_token)
+        )
+        _raise_for_status(response)
+        return response.content
+
+
+def _manage(token: str) -> dict[str, str]:
+    return {"X-Manage-Token": token}
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _problem_detail(response: httpx.Response) -> str | None:
+    detail = _problem(response).get("detail")
+    return str(detail) if detail else None
+
+
+def _problem_is(response: httpx.Response, slug: str) -> bool:
+    return str(_problem(response).get("type", "")).endswith(f"/{slug}")
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    """Turn the other service's problem answers into our own Problems (same meaning).
+
+    401 and 403 become :class:`NotFound`: to a customer holding a wrong manage link the
+    booking simply does not exist (the contract answers 404 for what a caller may not see).
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    body = _problem(response)
+    detail = str(body.get("detail") or response.reason_phrase)
+    if status in (401, 403, 404):
+        raise NotFound(detail)
+    if status == 409:
+        raise (
+            SlotTaken(detail)
+            if _problem_is(response, "slot-unavailable")
+            else BookingConflict(detail)
+        )
+    if status == 422:
+        errors = [
+            FieldError(str(e.get("field", "")), str(e.get("message", "")))
+            for e in body.get("errors") or []
+            if isinstance(e, dict)
+        ]
+        raise InvalidInput(detail, errors=errors)
+    problem = Problem(detail)
+    problem.status = status
+    raise problem

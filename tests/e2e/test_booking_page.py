@@ -1,0 +1,237 @@
+"""A customer books through the real pages in headless Chromium, against the whole
+platform served by uvicorn on a loopback port (real services, real PostgreSQL).
+
+Uses Debian's ``chromium`` through Playwright (``playwright install`` cannot download
+browsers here); skips with the reason when it is not installed. Screenshots of the
+mobile layout (390x844) go to ``/tmp/calisera-web-*.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import uvicorn
+
+from calisera.core.settings import Settings
+from calisera.core.tokens import TokenIssuer
+from tests.conftest import ADMIN_TOKEN
+from tests.e2e.processes import free_port
+from tests.integration.web.studio import Studio, open_studio
+
+pytestmark = pytest.mark.timeout(180)
+
+NEW_YORK = "America/New_York"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian chromium not installed: apt-get install chromium")
+    return path
+
+
+@pytest.fixture
+def live_url(settings: Settings) -> Iterator[str]:
+    """The platform (``build_app``, as ``calisera up`` assembles it) on a free port."""
+    from calisera.assembly import build_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="calisera-e2e-server", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+async def studio(live_url: str) -> AsyncIterator[Studio]:
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        yield await open_studio(http, {"Authorization": f"Bearer {ADMIN_TOKEN}"})
+
+
+async def test_customer_books_a_slot_in_their_own_time_zone(
+    chromium: str, live_url: str, studio: Studio
+) -> None:
+    from playwright.async_api import async_playwright
+
+    foreign: list[str] = []
+    problems: list[str] = []
+    failed: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                timezone_id=NEW_YORK,
+                locale="en-US",
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+            )
+            page = await context.new_page()
+            page.on(
+                "request",
+                lambda r: None if r.url.startswith(live_url) else foreign.append(r.url),
+            )
+            page.on(
+                "console",
+                lambda m: problems.append(m.text) if m.type == "error" else None,
+            )
+            page.on(
+                "response",
+                lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+            )
+
+            # opened without ?tz=, the picker reloads itself in the browser's zone
+            await page.goto(f"{live_url}/p/{studio.slug}/s/{studio.event['id']}")
+            await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+            await page.get_by_text("12 seats left").first.wait_for()
+
+            await page.goto(f"{live_url}/p/{studio.slug}")
+            await page.get_by_role("heading", name="Studio Lumen").wait_for()
+            await page.screenshot(path="/tmp/calisera-web-provider.png", full_page=True)
+
+            await page.get_by_role("link", name=re.compile("Portrait session")).click()
+            await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
+            await page.get_by_text("New York", exact=True).wait_for()
+            slot = page.locator("a.slot").first
+            start_iso = await slot.get_attribute("data-start")
+            assert start_iso is not None
+            shown = (await slot.inner_text()).strip()
+            local = datetime.fromisoformat(start_iso).astimezone(ZoneInfo(NEW_YORK))
+            assert shown == local.strftime("%H:%M")
+            await page.screenshot(path="/tmp/calisera-web-picker.png", full_page=True)
+            picker_url = page.url
+
+            await slot.click()
+            # the form is checked on the server: no name, a message next to the field
+            await page.get_by_label("E-mail").fill("grace@example.com")
+            await page.get_by_role("button", name=re.compile("^Book")).click()
+            await page.get_by_text("Please enter your name.").wait_for()
+            assert await page.get_by_label("E-mail").input_value() == "grace@example.com"
+            await page.screenshot(path="/tmp/calisera-web-form-error.png", full_page=True)
+            await page.get_by_label("Your name").fill("Grace Hopper")
+            await page.get_by_label("E-mail").fill("grace@example.com")
+            await page.screenshot(path="/tmp/calisera-web-form.png", full_page=True)
+            await page.get_by_role("button", name=re.compile("^Book")).click()
+
+            await page.wait_for_url(re.compile(r"/manage/"))
+            await page.get_by_role("heading", name="You're booked!").wait_for()
+            when = await page.locator(".booking-when").inner_text()
+            assert local.strftime("%H:%M") in when and "New York" in when
+            assert await page.get_by_role("link", name="Add to calendar").count() == 1
+            await page.screenshot(path="/tmp/calisera-web-confirmation.png", full_page=True)
+
+            manage_url = page.url
+
+            await page.goto(picker_url)
+            await page.locator("a.slot").first.wait_for()
+            assert await page.locator(f'[data-start="{start_iso}"]').count() == 0
+
+            # the manage link: move the booking, then cancel it
+            await page.goto(manage_url)
+            await page.get_by_role("link", name="Change time").click()
+            await page.get_by_role("heading", name="Move your booking").wait_for()
+            new_slot = page.locator("button.slot").first
+            new_iso = await new_slot.get_attribute("data-start")
+            assert new_iso is not None and new_iso != start_iso
+            await new_slot.click()
+            await page.get_by_role("heading", name="Booking moved").wait_for()
+            moved = datetime.fromisoformat(new_iso).astimezone(ZoneInfo(NEW_YORK))
+            assert moved.strftime("%H:%M") in await page.locator(".booking-when").inner_text()
+            await page.get_by_text("Cancel this booking").click()
+            await page.get_by_label("Reason").fill("Plans changed")
+            await page.get_by_role("button", name="Cancel booking").click()
+            await page.get_by_role("heading", name="Booking cancelled").wait_for()
+            await page.screenshot(path="/tmp/calisera-web-cancelled.png", full_page=True)
+        finally:
+            await browser.close()
+    assert foreign == [], "the pages fetched something from another origin"
+    # the only failed request is the deliberate 422 of the incomplete form
+    assert failed == [f"422 {live_url}/p/{studio.slug}/s/{studio.simple['id']}/book"]
+    assert all("422" in p for p in problems), problems
+
+
+async def test_provider_signs_in_to_the_console_and_sees_the_coming_bookings(
+    chromium: str, live_url: str, studio: Studio, token_issuer: TokenIssuer
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        tomorrow = datetime.now(UTC).astimezone(ZoneInfo(NEW_YORK)).date() + timedelta(days=1)
+        slots = (
+            await http.get(
+                "/api/v1/availability",
+                params={
+                    "service_id": studio.simple["id"],
+                    "start": tomorrow.isoformat(),
+                    "end": tomorrow.isoformat(),
+                    "timezone": NEW_YORK,
+                },
+            )
+        ).json()["slots"]
+        booked = await http.post(
+            "/api/v1/bookings",
+            json={
+                "service_id": studio.simple["id"],
+                "start": slots[0]["start"],
+                "customer": {"name": "Linus Pauling", "email": "linus@example.com"},
+            },
+        )
+        assert booked.status_code == 201, booked.text
+    token = token_issuer.issue("owner-subject", email="owner@lumen.example")
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                timezone_id=NEW_YORK, viewport={"width": 390, "height": 844}
+            )
+            page = await context.new_page()
+            await page.goto(f"{live_url}/console")
+            await page.get_by_label("Booking page slug").fill(studio.slug)
+            await page.get_by_label("Access token").fill(token)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.get_by_text("Studio Lumen").wait_for()
+            assert not await page.get_by_label("Access token").is_visible()
+            card = page.get_by_text(re.compile("Linus Pauling"))
+            await card.wait_for()
+            local = datetime.fromisoformat(slots[0]["start"]).astimezone(ZoneInfo(NEW_YORK))
+            assert (await card.inner_text()).startswith(local.strftime("%H:%M"))
+            await page.get_by_text(f"{local:%A}, {local:%B} {local.day}").wait_for()
+            registered = await page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+            assert registered == f"{live_url}/console"
+            await page.screenshot(path="/tmp/calisera-web-console.png", full_page=True)
+            # signed in stays signed in: the token is kept on the device
+            await page.reload()
+            await page.get_by_role("button", name="Sign out").wait_for()
+        finally:
+            await browser.close()
