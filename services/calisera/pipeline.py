@@ -36,6 +36,7 @@ import sqlalchemy as sa
 import structlog
 from celery import Celery, Task
 from celery.signals import worker_ready, worker_shutting_down
+from kombu.exceptions import KombuError
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 from psycopg.rows import dict_row
@@ -45,8 +46,9 @@ from calisera.core.database import Database, libpq_url
 from calisera.core.events import EventEnvelope
 from calisera.core.outbox import OUTBOX_CHANNEL
 from calisera.core.queue import CONSUMER_QUEUES, DELIVER_TASK, create_celery, queue_name
-from calisera.core.relay import Relay
+from calisera.core.relay import PublishFailed, Relay
 from calisera.core.settings import Settings
+from calisera.core.telemetry import configure_tracing, current_trace_id
 
 log = structlog.get_logger("calisera.pipeline")
 tracer = trace.get_tracer("calisera.pipeline")
@@ -90,13 +92,17 @@ def celery_publisher(app: Celery, settings: Settings) -> Callable[[str, dict[str
     def publish(consumer: str, envelope: dict[str, Any]) -> None:
         headers = {"traceparent": envelope["traceparent"]} if envelope.get("traceparent") else {}
         queue = queue_name(settings, consumer)
-        app.send_task(
-            DELIVER_TASK,
-            args=[consumer, envelope],
-            queue=queue,
-            routing_key=queue,
-            headers=headers,
-        )
+        try:
+            app.send_task(
+                DELIVER_TASK,
+                args=[consumer, envelope],
+                queue=queue,
+                routing_key=queue,
+                headers=headers,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        except (KombuError, OSError) as exc:
+            raise PublishFailed(f"{queue}: {exc.__class__.__name__}: {exc}") from exc
 
     return publish
 
@@ -191,14 +197,29 @@ async def _lease(state: ProcessState, consumer: str, event_id: UUID) -> bool:
     return row is None or (row[0] is None and row[1] is None)
 
 
-async def _confirm(state: ProcessState, consumer: str, event_id: UUID) -> None:
+async def _confirm(state: ProcessState, consumer: str, event: EventEnvelope) -> None:
+    """Mark the delivery handled. An upsert: the relay publishes before its transaction
+    commits, so a fast worker may get here before the relay's row is visible; the insert
+    then waits for that commit and confirms the row instead of leaving it to be
+    re-published after the visibility timeout."""
     async with state.db.engine.begin() as conn:
         await conn.execute(
             sa.text(
-                "UPDATE relay.deliveries SET confirmed_at = now() "
-                "WHERE event_id = :e AND consumer = :c AND confirmed_at IS NULL"
+                "INSERT INTO relay.deliveries (event_id, consumer, source, event_type, "
+                "aggregate_id, envelope, next_attempt_at, confirmed_at) "
+                "VALUES (:e, :c, :source, :type, :aggregate, CAST(:envelope AS jsonb), "
+                "now(), now()) "
+                "ON CONFLICT (event_id, consumer) DO UPDATE SET confirmed_at = now() "
+                "WHERE relay.deliveries.confirmed_at IS NULL"
             ),
-            {"e": event_id, "c": consumer},
+            {
+                "e": event.id,
+                "c": consumer,
+                "source": event.source,
+                "type": event.type,
+                "aggregate": event.aggregate_id,
+                "envelope": event.model_dump_json(),
+            },
         )
 
 
@@ -236,7 +257,7 @@ async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope)
     handled = await deliver(consumer, state.context.sessionmaker, event)
     if consumer.after_commit is not None:
         await consumer.after_commit(state.context, event)
-    await _confirm(state, consumer.name, event.id)
+    await _confirm(state, consumer.name, event)
     return "handled" if handled else "duplicate"
 
 
@@ -282,6 +303,14 @@ def register_tasks(app: Celery) -> None:
                     error=repr(exc),
                 )
                 raise self.retry(exc=exc, countdown=delay) from exc
+            log.info(
+                "event_consumed",
+                consumer=consumer_name,
+                event_id=str(event.id),
+                type=event.type,
+                outcome=outcome,
+                trace_id=current_trace_id(),
+            )
         HANDLED.labels(consumer_name, outcome).inc()
         return outcome
 
@@ -314,6 +343,7 @@ def run_worker(settings: Settings, queue: str, *, concurrency: int, pool: str = 
             f"(available: {', '.join(sorted(consumers)) or 'none'})"
         )
     _settings = settings
+    configure_tracing(f"calisera-worker-{queue}", settings.otel_exporter_otlp_endpoint)
     app = create_celery(settings)
     register_tasks(app)
     consumer = consumers[queue]

@@ -47,7 +47,13 @@ from calisera.core.outbox import OUTBOX_CHANNEL
 log = structlog.get_logger("calisera.relay")
 
 Publish = Callable[[str, dict[str, Any]], None]
-"""``publish(consumer, envelope)``: put one event on that consumer's queue (raises on failure)."""
+"""``publish(consumer, envelope)``: put one event on that consumer's queue; raises
+:class:`PublishFailed` when the broker cannot take it."""
+
+
+class PublishFailed(Exception):
+    """The broker is unreachable or refused the message; the batch is retried later."""
+
 
 BACKLOG = Gauge("calisera_relay_backlog", "Outbox rows not yet published.", ["schema"])
 LAG = Gauge("calisera_relay_lag_seconds", "Age of the oldest unpublished outbox row.", ["schema"])
@@ -119,6 +125,9 @@ class Relay:
     _schemas: list[str] = field(default_factory=list)
     _schemas_at: float = 0.0
     _metrics_at: float = 0.0
+    prune_interval: float = 60.0
+    keep_confirmed_days: int = 7
+    _pruned_at: float = 0.0
 
     def connect(self, *, autocommit: bool = False) -> psycopg.Connection[dict[str, Any]]:
         return psycopg.connect(
@@ -205,7 +214,28 @@ class Relay:
                 break
         if time.monotonic() - self._metrics_at > self.metrics_interval:
             self.update_metrics(conn)
+        if time.monotonic() - self._pruned_at > self.prune_interval:
+            self.prune(conn)
         return total
+
+    def prune(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
+        """Forget confirmed deliveries after a week, and the embedded broker's consumed
+        messages (kombu's SQLAlchemy transport keeps them, invisible, forever; an old
+        invisible one was either acknowledged or its worker died, and then the
+        delivery is re-published from ``relay.deliveries`` anyway)."""
+        self._pruned_at = time.monotonic()
+        with conn.transaction():
+            conn.execute(
+                "DELETE FROM relay.deliveries WHERE confirmed_at < now() - make_interval("
+                "days => %(days)s)",
+                {"days": self.keep_confirmed_days},
+            )
+            kombu = conn.execute("SELECT to_regclass('public.kombu_message') AS t").fetchone()
+            if kombu is not None and kombu["t"] is not None:
+                conn.execute(
+                    "DELETE FROM public.kombu_message WHERE visible = false "
+                    "AND \"timestamp\" < localtimestamp - interval '1 hour'"
+                )
 
     def update_metrics(self, conn: psycopg.Connection[dict[str, Any]]) -> None:
         self._metrics_at = time.monotonic()
@@ -239,6 +269,12 @@ class Relay:
             while not self.stop_event.is_set():
                 try:
                     self.run_once(conn)
+                except PublishFailed as exc:
+                    # Nothing was marked (the batch's transaction rolled back): retry later.
+                    log.warning("relay_publish_failed", error=str(exc))
+                    self.update_metrics(conn)
+                    self.stop_event.wait(self.poll_interval)
+                    continue
                 except (psycopg.OperationalError, OSError) as exc:
                     log.warning("relay_retrying", error=str(exc))
                     conn.close()

@@ -93,6 +93,10 @@ _templates = jinja2.Environment(
 )
 
 
+def templates() -> jinja2.Environment:
+    return _templates
+
+
 # --- settings -------------------------------------------------------------------------
 
 

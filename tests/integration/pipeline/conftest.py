@@ -255,15 +255,15 @@ class Pipeline:
             self.relay_thread.join(10)
         for proc in self.workers:
             if proc.poll() is None:
-                with_group = proc.pid
-                try:
-                    os.killpg(with_group, signal.SIGTERM)
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(with_group, signal.SIGKILL)
-                    proc.wait(5)
-                except ProcessLookupError:
-                    pass
+                proc.send_signal(signal.SIGTERM)  # warm shutdown, as `calisera up` does
+        for proc in self.workers:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+            with contextlib.suppress(ProcessLookupError):  # no pool child may outlive it
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp.glob("*.log")))
@@ -325,4 +325,5 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = ""
 
 def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(libpq_url(database_url)) as conn:
-        return conn.execute(sql, params).fetchall()
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []

@@ -24,6 +24,8 @@ def test_booking_created_emails_customer_with_invite(broker, make_pipeline, smtp
     pipeline.start_worker()
     pipeline.start_relay()
     event = booking_event()
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    event.traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"  # the booking request's trace
     insert_outbox(pipeline.settings.database_url, event)
 
     [mail] = wait_for(lambda: mailbox.to("ana@example.test"), what="the confirmation e-mail")
@@ -55,6 +57,14 @@ def test_booking_created_emails_customer_with_invite(broker, make_pipeline, smtp
         db, "SELECT status, attempts FROM notifications.messages WHERE event_id = %s", event.id
     )
     assert (status, attempts) == ("sent", 1)
+    # the worker continued the producer's trace (traceparent header -> OpenTelemetry context)
+    wait_for(
+        lambda: any(
+            "event_consumed" in line and f"trace_id={trace_id}" in line
+            for line in pipeline.logs().splitlines()
+        ),
+        what="the consumer's span in the producer's trace",
+    )
 
 
 @pytest.mark.parametrize("broker", BROKERS)

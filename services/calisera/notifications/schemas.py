@@ -1,0 +1,88 @@
+"""Request and response models of the notifications API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+
+class PushKeys(BaseModel):
+    p256dh: str = Field(min_length=16, max_length=256)
+    auth: str = Field(min_length=8, max_length=64)
+
+
+class PushSubscriptionIn(BaseModel):
+    """The browser's ``PushSubscription.toJSON()``."""
+
+    endpoint: HttpUrl
+    keys: PushKeys
+
+
+class PushSubscriptionOut(BaseModel):
+    id: uuid.UUID
+    endpoint: str
+
+
+class PushUnsubscribe(BaseModel):
+    endpoint: HttpUrl
+
+
+class VapidPublicKey(BaseModel):
+    public_key: str
+    """For ``pushManager.subscribe({applicationServerKey})`` (base64url, uncompressed P-256)."""
+
+
+class NotificationSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reminder_offsets_minutes: list[int] = Field(
+        default=[1440, 60],
+        max_length=5,
+        description="Reminders this many minutes before the booking; [] turns them off.",
+    )
+    email_provider: bool = True
+    push_provider: bool = True
+    sms_customer: bool = True
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _offsets_in_range(cls, value: list[int]) -> list[int]:
+        for offset in value:
+            if not 5 <= offset <= 14 * 24 * 60:
+                raise ValueError("each offset must be between 5 minutes and 14 days (20160)")
+        return value
+
+
+class Delivery(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    booking_id: uuid.UUID | None
+    channel: Literal["email", "sms", "push"]
+    recipient: str
+    kind: str
+    status: Literal["pending", "sending", "sent", "dead"]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    items: list[Delivery]
+    next_cursor: str | None
+
+
+class MailboxMessage(BaseModel):
+    id: int
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    received_at: datetime
+
+
+class Mailbox(BaseModel):
+    items: list[MailboxMessage]

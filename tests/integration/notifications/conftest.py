@@ -1,0 +1,3 @@
+"""The real SMTP server fixture, shared with the pipeline tests."""
+
+from tests.integration.pipeline.conftest import smtp  # noqa: F401
