@@ -431,10 +431,23 @@ def process_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when ``up`` dies, even by SIGKILL
+    (Linux ``PR_SET_PDEATHSIG``), so a killed ``up`` leaves no orphan relay or worker."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _subprocess_starter(*args: str) -> Callable[[Settings], Callable[[], None]]:
     def start(settings: Settings) -> Callable[[], None]:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "calisera.cli", *args], env=process_environment(settings)
+            [sys.executable, "-m", "calisera.cli", *args],
+            env=process_environment(settings),
+            preexec_fn=_die_with_parent,
         )
         log.info("background_started", command=" ".join(args), pid=proc.pid)
 

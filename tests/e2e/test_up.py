@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import httpx
+import psutil
 import psycopg
 import pytest
 
@@ -78,8 +79,14 @@ def test_killed_up_leaves_a_server_the_next_up_adopts_and_stops(tmp_path):
     proc = start_up(data_dir, port)
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     orphan = postmaster_pid(data_dir / "postgres")
+    children = [
+        c for c in psutil.Process(proc.pid).children() if "calisera.cli" in " ".join(c.cmdline())
+    ]
+    assert children, "up should run the relay and workers"
     stop(proc, signal.SIGKILL)
     assert orphan is not None and postmaster_pid(data_dir / "postgres") == orphan
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"relay/workers outlived a killed up: {[c.cmdline() for c in alive]}"
 
     proc = start_up(data_dir, port)
     try:
