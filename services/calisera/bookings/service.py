@@ -340,6 +340,7 @@ def _event_data(row: Any, **extra: Any) -> dict[str, Any]:
         "end": row.end_at.isoformat(),
         "seats": row.seats,
         "status": row.status,
+        "created_at": row.created_at.isoformat(),
         "customer": {
             "name": row.customer_name,
             "email": row.customer_email,
