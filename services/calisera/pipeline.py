@@ -442,26 +442,61 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _subprocess_starter(*args: str) -> Callable[[Settings], Callable[[], None]]:
-    def start(settings: Settings) -> Callable[[], None]:
+class _Supervised:
+    """One background process of ``up``, restarted (with backoff) if it dies on its own.
+
+    A relay or worker that crashes must not leave ``up`` serving with nobody moving
+    events; at-least-once delivery makes a restart safe.
+    """
+
+    def __init__(self, args: tuple[str, ...], settings: Settings):
+        self.args = args
+        self.command = " ".join(args)
+        self.env = process_environment(settings)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.proc = self._spawn()
+        threading.Thread(target=self._watch, name=f"watch {self.command}", daemon=True).start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "calisera.cli", *args],
-            env=process_environment(settings),
+            [sys.executable, "-m", "calisera.cli", *self.args],
+            env=self.env,
             preexec_fn=_die_with_parent,
         )
-        log.info("background_started", command=" ".join(args), pid=proc.pid)
+        log.info("background_started", command=self.command, pid=proc.pid)
+        return proc
 
-        def stop() -> None:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            log.info("background_stopped", command=" ".join(args), code=proc.returncode)
+    def _watch(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            code = self.proc.wait()
+            if self.stopping.wait(delay):
+                return
+            log.error("background_exited_restarting", command=self.command, code=code)
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.proc = self._spawn()
+            delay = min(delay * 2, 30.0)
 
-        return stop
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            proc = self.proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.info("background_stopped", command=self.command, code=proc.returncode)
+
+
+def _subprocess_starter(*args: str) -> Callable[[Settings], Callable[[], None]]:
+    def start(settings: Settings) -> Callable[[], None]:
+        return _Supervised(args, settings).stop
 
     return start
 

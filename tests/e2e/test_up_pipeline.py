@@ -51,3 +51,31 @@ def test_up_delivers_a_booking_email_to_the_dev_mailbox_and_leaves_no_orphans(
     assert code in (0, 143)
     _gone, alive = psutil.wait_procs(children, timeout=20)
     assert alive == [], [p.cmdline() for p in alive]
+
+
+def test_up_restarts_a_worker_that_dies(tmp_path):
+    port = free_port()
+    proc = start_up(tmp_path / "data", port)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
+
+        def analytics_workers() -> list[psutil.Process]:
+            return [
+                p
+                for p in psutil.Process(proc.pid).children()
+                if "worker analytics" in " ".join(p.cmdline())
+            ]
+
+        deadline = time.monotonic() + 60
+        while not analytics_workers() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (victim,) = analytics_workers()
+        victim.kill()
+        victim.wait(10)
+        replacement = []
+        while time.monotonic() < deadline and not replacement:
+            replacement = [p for p in analytics_workers() if p.pid != victim.pid]
+            time.sleep(0.2)
+        assert replacement, "up did not restart the killed worker"
+    finally:
+        assert stop(proc) in (0, 143)

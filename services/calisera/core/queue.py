@@ -52,10 +52,47 @@ def create_celery(settings: Settings) -> Celery:
     url = broker_url(settings)
     if url.startswith("sqla+"):
         _tune_embedded_transport()
+    if url.startswith("sqla+"):
+        _create_embedded_broker_tables(url.removeprefix("sqla+"))
     app = Celery("calisera", broker=url, set_as_current=False)
     exchange = Exchange(f"{settings.queue_prefix}calisera", type="direct", durable=True)
     app.conf.update(_config(settings, exchange))
     return app
+
+
+_broker_tables_ready: set[str] = set()
+
+
+def _create_embedded_broker_tables(url: str) -> None:
+    """Create kombu's queue and message tables once, under an advisory lock.
+
+    kombu creates them lazily in every process that connects; the relay and three
+    workers starting together on a fresh database raced on ``CREATE SEQUENCE`` and one
+    worker died at start-up (measured in ``calisera up``). Doing it here first, one
+    process at a time, leaves kombu's own ``create_all`` nothing to do.
+    """
+    if url in _broker_tables_ready:
+        return
+    import sqlalchemy as sa
+    from kombu import Connection
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _BROKER_TABLES_LOCK})
+            conn.commit()
+            try:
+                with Connection("sqla+" + url) as broker:
+                    broker.default_channel.session  # type: ignore[attr-defined]  # noqa: B018
+            finally:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _BROKER_TABLES_LOCK})
+                conn.commit()
+    finally:
+        engine.dispose()
+    _broker_tables_ready.add(url)
+
+
+_BROKER_TABLES_LOCK = 0x6B6F_6D62  # "komb"
 
 
 def _tune_embedded_transport() -> None:
