@@ -13,6 +13,8 @@ import sys
 BENCHMARKS = [
     "availability",
     "bookings",
+    "providers_schedule",
+    "notifications",
     "analytics",
 ]
 
