@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -36,6 +36,7 @@ from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
+from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.listing.client import invalidate_provider
 from calisera.providers.client import ProvidersClient
 
@@ -116,6 +117,13 @@ async def _load_for(
 # --- public routes ---
 
 
+def _token_sealer(platform: Platform) -> Callable[[str], str] | None:
+    secret = platform.settings.admin_token_value
+    if not secret:
+        return None
+    return lambda token: seal(secret, MANAGE_TOKEN_PURPOSE, token)
+
+
 @router.post("/api/v1/bookings", status_code=201, response_model=BookingOut)
 async def create_booking(
     body: BookingCreate,
@@ -143,7 +151,9 @@ async def create_booking(
             else service.Actor("customer", str(body.customer.email))
         )
         async with session.begin():
-            created = await service.create_booking(session, config, body, now, actor)
+            created = await service.create_booking(
+                session, config, body, now, actor, seal_token=_token_sealer(platform)
+            )
             payload = created.booking.model_dump(mode="json")
             if key is not None:
                 await idempotency.record_response(session, key, 201, payload, now)

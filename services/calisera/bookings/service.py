@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -361,6 +361,7 @@ async def _record(
     *,
     reason: str | None = None,
     previous: tuple[datetime, datetime] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> None:
     """History row and outbox event of the change that produced ``row``."""
     await session.execute(
@@ -379,7 +380,7 @@ async def _record(
             occurred_at=now,
         )
     )
-    event = _event(row, event_type, actor, reason=reason, previous=previous)
+    event = _event(row, event_type, actor, reason=reason, previous=previous, data=data)
     await record_event(session, outbox, event)
 
 
@@ -390,8 +391,9 @@ def _event(
     *,
     reason: str | None = None,
     previous: tuple[datetime, datetime] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> EventEnvelope:
-    extra: dict[str, Any] = {"actor": actor.kind}
+    extra: dict[str, Any] = {"actor": actor.kind, **(data or {})}
     if reason is not None or event_type != "booking.created":
         extra["reason"] = reason
     if previous:
@@ -530,14 +532,24 @@ async def create_booking(
     request: BookingCreate,
     now: datetime,
     actor: Actor,
+    *,
+    seal_token: Callable[[str], str] | None = None,
 ) -> CreatedBooking:
-    """Confirm a booking of ``request.start`` or raise (409 taken/full, 422 not bookable)."""
+    """Confirm a booking of ``request.start`` or raise (409 taken/full, 422 not bookable).
+
+    ``booking.created`` carries the provider's slug (for links) and, when ``seal_token``
+    is given, the manage token sealed for the notifications service (see
+    :mod:`calisera.core.sealing`); the database keeps only the token's hash.
+    """
     service = config.service
     start = request.start.astimezone(now.tzinfo)
     await check_start(session, config, start, request.seats, now)
     end = start + timedelta(minutes=service.duration_minutes)
     booking_id = uuid.uuid4()
     manage_token = secrets.token_urlsafe(32)
+    created_data: dict[str, Any] = {"provider_slug": config.provider_slug}
+    if seal_token is not None:
+        created_data["manage_token_sealed"] = seal_token(manage_token)
     values: dict[str, Any] = {
         "id": booking_id,
         "provider_id": config.provider_id,
@@ -564,7 +576,7 @@ async def create_booking(
     }
     try:
         if service.kind == "simple":
-            event = _event(SimpleNamespace(**values), "booking.created", actor)
+            event = _event(SimpleNamespace(**values), "booking.created", actor, data=created_data)
             row = (
                 await session.execute(
                     _CONFIRM_ONE_TO_ONE,
@@ -590,7 +602,7 @@ async def create_booking(
         if _conflict(exc):
             raise SlotUnavailable("That time is already taken.", extra={"reason": "taken"}) from exc
         raise
-    await _record(session, row, "create", "booking.created", actor, now)
+    await _record(session, row, "create", "booking.created", actor, now, data=created_data)
     return CreatedBooking(booking_out(row, manage_token), manage_token)
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from calisera.core.consumers import WorkerContext
 from calisera.core.events import EventEnvelope
 from calisera.core.ical import booking_ics
+from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, unseal
 from calisera.notifications.channels import (
     DeliveryFailed,
     DevMailbox,
@@ -380,8 +381,22 @@ class Rendered:
     html: str
 
 
-def render(template: str, payload: dict[str, Any], public_url: str) -> Rendered:
-    """Subject, plain text and HTML of one message, in the reader's time zone."""
+def customer_manage_token(payload: dict[str, Any], secret: str | None) -> str | None:
+    """The booking's manage token, unsealed from ``booking.created`` data; never stored."""
+    sealed = payload.get("manage_token_sealed")
+    if not sealed or not secret:
+        return None
+    return unseal(secret, MANAGE_TOKEN_PURPOSE, str(sealed))
+
+
+def render(
+    template: str, payload: dict[str, Any], public_url: str, manage_token: str | None = None
+) -> Rendered:
+    """Subject, plain text and HTML of one message, in the reader's time zone.
+
+    The customer's e-mail links to the manage page with the token when it is known (the
+    confirmation); later messages link to the page, which asks for the first e-mail's link.
+    """
     customer = payload.get("customer") or {}
     provider_zone = _zone(payload.get("provider_timezone")) or ZoneInfo("UTC")
     zone = provider_zone
@@ -405,7 +420,8 @@ def render(template: str, payload: dict[str, Any], public_url: str) -> Rendered:
         "previous_when": _when(payload.get("previous_start"), zone),
         "timezone": zone.key,
         "reason": payload.get("reason"),
-        "manage_url": f"{base}/p/{slug}/manage/{payload.get('booking_id')}",
+        "manage_url": f"{base}/p/{slug}/manage/{payload.get('booking_id')}"
+        + (f"?{urlencode({'token': manage_token})}" if manage_token else ""),
         "page_url": f"{base}/p/{slug}",
         "when_relative": _relative(payload.get("offset_minutes")),
     }
@@ -560,7 +576,12 @@ async def _dispatch(ctx: WorkerContext, message: Any) -> None:
     payload: dict[str, Any] = message.payload
     public_url = ctx.settings.public_url
     if message.channel == "email":
-        rendered = render(message.template, payload, public_url)
+        token = (
+            customer_manage_token(payload, ctx.settings.admin_token_value)
+            if message.template == "customer"
+            else None
+        )
+        rendered = render(message.template, payload, public_url, token)
         attendee = message.recipient if message.template == "customer" else None
         ics = calendar_file(payload, attendee)
         await email_sender(ctx).send(
