@@ -35,8 +35,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from calisera.core.auth import CurrentPrincipal
-from calisera.core.dependencies import SessionDep, SettingsDep
+from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
 from calisera.core.platform import Platform, ServiceSpec
+from calisera.listing.client import invalidate_provider
 from calisera.providers import service
 from calisera.providers.qr_codes import render_qr
 from calisera.providers.schemas import (
@@ -68,6 +69,13 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in tags or etag in tags
+
+
+async def schedule_changed(platform: Platform, provider_id: uuid.UUID) -> None:
+    """After a committed change to what slots derive from: the listing cache forgets the
+    provider now, instead of at its next revalidation (a no-op where it cannot reach it;
+    the ``listing`` consumer of the change's event does the same everywhere)."""
+    await invalidate_provider(platform, provider_id)
 
 
 @router.post("", status_code=201, response_model=ProviderOut)
@@ -125,19 +133,26 @@ async def update_provider(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    platform: PlatformDep,
 ) -> ProviderOut:
     async with session.begin():
         p = await service.update_provider(session, provider_id, body, principal, settings)
+    await schedule_changed(platform, provider_id)
     return service.provider_out(p, settings)
 
 
 @router.delete("/{provider_id}", status_code=204, response_class=Response)
 async def delete_provider(
-    provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+    provider_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    platform: PlatformDep,
 ) -> Response:
     """Admin only: removes the provider, its services and availability (``provider.deleted``)."""
     async with session.begin():
         await service.delete_provider(session, provider_id, principal, settings)
+    await schedule_changed(platform, provider_id)
     return Response(status_code=204)
 
 
@@ -167,9 +182,11 @@ async def create_service(
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
+    platform: PlatformDep,
 ) -> ServiceOut:
     async with session.begin():
         s = await service.create_service(session, provider_id, body, principal)
+    await schedule_changed(platform, provider_id)
     response.headers["Location"] = f"/api/v1/providers/{provider_id}/services/{s.id}"
     return service.service_out(s)
 
@@ -205,19 +222,26 @@ async def update_service(
     body: ServicePatch,
     session: SessionDep,
     principal: CurrentPrincipal,
+    platform: PlatformDep,
 ) -> ServiceOut:
     async with session.begin():
         s = await service.update_service(session, provider_id, service_id, body, principal)
+    await schedule_changed(platform, provider_id)
     return service.service_out(s)
 
 
 @router.delete("/{provider_id}/services/{service_id}", response_model=ServiceOut)
 async def archive_service(
-    provider_id: uuid.UUID, service_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+    provider_id: uuid.UUID,
+    service_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    platform: PlatformDep,
 ) -> ServiceOut:
     """Archives the service (``active: false``); its bookings stay. Answers the service."""
     async with session.begin():
         s = await service.archive_service(session, provider_id, service_id, principal)
+    await schedule_changed(platform, provider_id)
     return service.service_out(s)
 
 
@@ -231,10 +255,16 @@ async def get_availability(
 
 @router.put("/{provider_id}/availability", response_model=AvailabilityOut)
 async def put_availability(
-    provider_id: uuid.UUID, body: AvailabilityIn, session: SessionDep, principal: CurrentPrincipal
+    provider_id: uuid.UUID,
+    body: AvailabilityIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    platform: PlatformDep,
 ) -> AvailabilityOut:
     async with session.begin():
-        return await service.put_availability(session, provider_id, body, principal)
+        availability = await service.put_availability(session, provider_id, body, principal)
+    await schedule_changed(platform, provider_id)
+    return availability
 
 
 @internal.get(

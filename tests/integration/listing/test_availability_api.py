@@ -362,3 +362,22 @@ async def test_concurrent_first_requests_get_one_consistent_answer(client, admin
     assert {r.status_code for r in answers} == {200}
     assert len({r.content for r in answers}) == 1
     assert len(answers[0].json()["slots"]) == 7 * 8
+
+
+async def test_provider_changes_show_in_availability_at_once(client, admin_headers):
+    provider, service = await make_service(client, admin_headers)
+    assert len(await slots(client, service["id"])) == 7 * 8  # now cached
+    r = await client.put(
+        f"/api/v1/providers/{provider['id']}/availability",
+        json={"weekly": [{"weekday": d, "start": "09:00", "end": "11:00"} for d in range(7)]},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    assert len(await slots(client, service["id"])) == 7 * 2, "stale hours after a change"
+    r = await client.patch(
+        f"/api/v1/providers/{provider['id']}/services/{service['id']}",
+        json={"duration_minutes": 120},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    assert len(await slots(client, service["id"])) == 7, "stale duration after a change"
