@@ -16,7 +16,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -146,31 +146,19 @@ def _recurrence_out(s: Service) -> RecurrenceOut | None:
     )
 
 
+_View = TypeVar("_View", bound=BaseModel)
+
+
+def _from_service(model: type[_View], s: Service, **overrides: Any) -> _View:
+    """``model`` filled from the service row's same-named columns (one mapping for the
+    owner's, the public and the scheduling views), recurrence assembled from its parts."""
+    columns = Service.__table__.columns.keys()
+    fields = {name: getattr(s, name) for name in model.model_fields if name in columns}
+    return model.model_validate({**fields, "recurrence": _recurrence_out(s), **overrides})
+
+
 def service_out(s: Service) -> ServiceOut:
-    return ServiceOut(
-        id=s.id,
-        provider_id=s.provider_id,
-        name=s.name,
-        kind=s.kind,
-        description=s.description,
-        duration_minutes=s.duration_minutes,
-        capacity=s.capacity,
-        slot_interval_minutes=s.slot_interval_minutes,
-        buffer_before_minutes=s.buffer_before_minutes,
-        buffer_after_minutes=s.buffer_after_minutes,
-        min_notice_minutes=s.min_notice_minutes,
-        booking_window_days=s.booking_window_days,
-        max_bookings_per_day=s.max_bookings_per_day,
-        cancellation_notice_minutes=s.cancellation_notice_minutes,
-        location=s.location,
-        price_text=s.price_text,
-        starts_at=s.starts_at,
-        recurrence=_recurrence_out(s),
-        active=s.active,
-        version=s.version,
-        created_at=s.created_at,
-        updated_at=s.updated_at,
-    )
+    return _from_service(ServiceOut, s)
 
 
 def public_location(location: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -183,42 +171,11 @@ def public_location(location: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def public_service(s: Service) -> PublicService:
-    return PublicService(
-        id=s.id,
-        name=s.name,
-        kind=s.kind,
-        description=s.description,
-        duration_minutes=s.duration_minutes,
-        capacity=s.capacity,
-        location=public_location(s.location),
-        price_text=s.price_text,
-        starts_at=s.starts_at,
-        recurrence=_recurrence_out(s),
-        min_notice_minutes=s.min_notice_minutes,
-        booking_window_days=s.booking_window_days,
-        cancellation_notice_minutes=s.cancellation_notice_minutes,
-    )
+    return _from_service(PublicService, s, location=public_location(s.location))
 
 
 def schedule_service(s: Service) -> ServiceScheduleOut:
-    return ServiceScheduleOut(
-        id=s.id,
-        provider_id=s.provider_id,
-        name=s.name,
-        kind=s.kind,
-        duration_minutes=s.duration_minutes,
-        capacity=s.capacity,
-        slot_interval_minutes=s.slot_interval_minutes,
-        buffer_before_minutes=s.buffer_before_minutes,
-        buffer_after_minutes=s.buffer_after_minutes,
-        min_notice_minutes=s.min_notice_minutes,
-        booking_window_days=s.booking_window_days,
-        max_bookings_per_day=s.max_bookings_per_day,
-        cancellation_notice_minutes=s.cancellation_notice_minutes,
-        starts_at=s.starts_at,
-        recurrence=_recurrence_out(s),
-        active=s.active,
-    )
+    return _from_service(ServiceScheduleOut, s)
 
 
 # --- events -----------------------------------------------------------------------
