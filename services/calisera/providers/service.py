@@ -824,55 +824,42 @@ def _check_availability(data: AvailabilityIn) -> None:
         raise InvalidInput(detail, errors=errors)
 
 
+def _json_array(
+    where: sa.ColumnElement[bool], fields: dict[str, Any], *order_by: Any
+) -> sa.ScalarSelect[Any]:
+    """``[{field: column, ...}, ...]`` of the matching rows as one JSON value (``[]`` if none)."""
+    row = sa.func.json_build_object(*itertools.chain.from_iterable(fields.items()))
+    return (
+        sa.select(
+            sa.func.coalesce(
+                sa.func.json_agg(aggregate_order_by(row, *order_by)), sa.text("'[]'::json")
+            )
+        )
+        .where(where)
+        .scalar_subquery()
+    )
+
+
 def _availability_columns(provider_id: Any) -> list[sa.ScalarSelect[Any]]:
     """Weekly rules, overrides and time off as three JSON arrays: one round trip, and
     combinable with the provider row itself (the schedule read model's hot path)."""
     w, o, t = weekly_rules.c, date_overrides.c, time_off.c
     return [
-        sa.select(
-            sa.func.coalesce(
-                sa.func.json_agg(
-                    aggregate_order_by(
-                        sa.func.json_build_object(
-                            "weekday", w.weekday, "start", w.start, "end", w.end
-                        ),
-                        w.weekday,
-                        w.start,
-                    )
-                ),
-                sa.text("'[]'::json"),
-            )
-        )
-        .where(w.provider_id == provider_id)
-        .scalar_subquery(),
-        sa.select(
-            sa.func.coalesce(
-                sa.func.json_agg(
-                    aggregate_order_by(
-                        sa.func.json_build_object("date", o.date, "intervals", o.intervals), o.date
-                    )
-                ),
-                sa.text("'[]'::json"),
-            )
-        )
-        .where(o.provider_id == provider_id)
-        .scalar_subquery(),
-        sa.select(
-            sa.func.coalesce(
-                sa.func.json_agg(
-                    aggregate_order_by(
-                        sa.func.json_build_object(
-                            "start", t.start, "end", t.end, "reason", t.reason
-                        ),
-                        t.start,
-                        t.id,
-                    )
-                ),
-                sa.text("'[]'::json"),
-            )
-        )
-        .where(t.provider_id == provider_id)
-        .scalar_subquery(),
+        _json_array(
+            w.provider_id == provider_id,
+            {"weekday": w.weekday, "start": w.start, "end": w.end},
+            w.weekday,
+            w.start,
+        ),
+        _json_array(
+            o.provider_id == provider_id, {"date": o.date, "intervals": o.intervals}, o.date
+        ),
+        _json_array(
+            t.provider_id == provider_id,
+            {"start": t.start, "end": t.end, "reason": t.reason},
+            t.start,
+            t.id,
+        ),
     ]
 
 
