@@ -36,6 +36,7 @@ from calisera.users.schemas import (
     SignInCodeGrant,
     TokenResponse,
 )
+from calisera.users.sign_in_routes import lifespan
 from calisera.users.sign_in_routes import router as sign_in_router
 
 router = APIRouter(tags=["users"])
@@ -172,4 +173,6 @@ async def revoke_my_session(
     return Response(status_code=204)
 
 
-spec = ServiceSpec(name="users", routers=[router, sign_in_router], schema="users")
+spec = ServiceSpec(
+    name="users", routers=[router, sign_in_router], schema="users", lifespan=lifespan
+)

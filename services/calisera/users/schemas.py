@@ -70,3 +70,8 @@ class IdentityProviderList(BaseModel):
 
 class MagicLinkRequest(BaseModel):
     email: EmailStr = Field(max_length=320)
+
+
+BFF_SESSION_PATH = "/bff/session"
+"""Where a browser sign-in ends: the web BFF's route that redeems ``?code=`` for the
+session's tokens (server to server) and sets the session cookie."""

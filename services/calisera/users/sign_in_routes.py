@@ -1,7 +1,157 @@
-"""Browser sign-in routes of the users service (OpenID Connect, magic links)."""
+"""Browser sign-in routes of the users service: OpenID Connect and magic links.
+
+Every successful sign-in opens a session and ends in a redirect to the web BFF
+(:data:`~calisera.users.schemas.BFF_SESSION_PATH`) with a one-time code the BFF
+redeems server-to-server; the browser never sees a Calisera token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Cookie, Query, Request
+from fastapi.responses import RedirectResponse
+
+from calisera.core.dependencies import PlatformDep, SessionDep
+from calisera.core.platform import Platform
+from calisera.core.settings import Settings
+from calisera.users import accounts, oidc, sessions
+from calisera.users.models import Account
+from calisera.users.schemas import (
+    BFF_SESSION_PATH,
+    IdentityProviderList,
+    IdentityProviderOut,
+)
 
 router = APIRouter(tags=["users"])
+
+LOGIN_COOKIE = "calisera_oidc_login"
+DEFAULT_RETURN_TO = "/console"
+
+
+@contextlib.asynccontextmanager
+async def lifespan(platform: Platform) -> AsyncIterator[None]:
+    platform.state["users.idps"] = oidc.IdentityProviders(platform.settings.oidc_providers)
+    try:
+        yield
+    finally:
+        platform.state.pop("users.idps", None)
+
+
+def identity_providers(platform: Platform) -> oidc.IdentityProviders:
+    providers: oidc.IdentityProviders = platform.state["users.idps"]
+    return providers
+
+
+def safe_return_to(value: str | None) -> str:
+    """Only paths of this site: no scheme, no host, no ``//`` (an open redirect)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return DEFAULT_RETURN_TO
+    return value
+
+
+def secure_cookies(settings: Settings) -> bool:
+    """Secure cookies everywhere but plain-HTTP development (``http://127.0.0.1``)."""
+    return not settings.public_url.startswith("http://")
+
+
+def _callback_url(settings: Settings, name: str) -> str:
+    return f"{settings.public_url.rstrip('/')}/auth/callback/{name}"
+
+
+async def hand_off(
+    session: SessionDep, account: Account, request: Request, *, method: str, idp: str | None
+) -> str:
+    """Open the session and give the URL that hands it to the web BFF."""
+    row = await sessions.open_session(
+        session,
+        account,
+        method=method,
+        idp=idp,
+        user_agent=request.headers.get("user-agent"),
+        ip=request.client.host if request.client else None,
+    )
+    return await sessions.create_sign_in_code(session, row)
+
+
+def bff_redirect(code: str, return_to: str) -> RedirectResponse:
+    query = urlencode({"code": code, "return_to": return_to})
+    return RedirectResponse(f"{BFF_SESSION_PATH}?{query}", status_code=303)
+
+
+@router.get("/auth/providers", response_model=IdentityProviderList)
+async def list_identity_providers(platform: PlatformDep) -> IdentityProviderList:
+    """The identity providers a person can sign in with (for the sign-in page)."""
+    providers = identity_providers(platform)
+    return IdentityProviderList(
+        items=[
+            IdentityProviderOut(name=n, label=providers.label(n), login_url=f"/auth/login/{n}")
+            for n in providers.configured
+        ]
+    )
+
+
+@router.get("/auth/login/{idp}", status_code=302)
+async def login(
+    idp: str,
+    platform: PlatformDep,
+    session: SessionDep,
+    return_to: Annotated[str | None, Query(max_length=500)] = None,
+) -> RedirectResponse:
+    """Start signing in at ``idp``: to its authorization endpoint, with PKCE, state, nonce."""
+    settings = platform.settings
+    async with session.begin():
+        started = await oidc.start_login(
+            session,
+            identity_providers(platform),
+            idp,
+            redirect_uri=_callback_url(settings, idp),
+            return_to=safe_return_to(return_to),
+        )
+    response = RedirectResponse(started.authorize_url, status_code=302)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        started.binding,
+        max_age=int(oidc.LOGIN_TTL.total_seconds()),
+        path=f"/auth/callback/{idp}",
+        httponly=True,
+        secure=secure_cookies(settings),
+        samesite="lax",  # the callback is a top-level navigation from the provider
+    )
+    return response
+
+
+@router.get("/auth/callback/{idp}", status_code=303)
+async def callback(
+    idp: str,
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    state: Annotated[str, Query(min_length=1, max_length=500)],
+    code: Annotated[str | None, Query(max_length=2000)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    binding: Annotated[str | None, Cookie(alias=LOGIN_COOKIE)] = None,
+) -> RedirectResponse:
+    """Finish signing in: check state and browser, exchange the code, validate the ID
+    token, link by verified e-mail, then hand the session to the web BFF."""
+    async with session.begin():
+        started = await oidc.consume_login(session, idp, state)
+    if error or not code:
+        raise oidc.IdentityProviderRefused(f"{idp}: {error or 'no code returned'}")
+    finished = await oidc.finish_login(
+        identity_providers(platform),
+        idp,
+        started,
+        code=code,
+        binding=binding,
+        redirect_uri=_callback_url(platform.settings, idp),
+    )
+    async with session.begin():
+        account = await accounts.account_for_identity(session, finished.identity)
+        sign_in_code = await hand_off(session, account, request, method="oidc", idp=idp)
+    response = bff_redirect(sign_in_code, finished.return_to)
+    response.delete_cookie(LOGIN_COOKIE, path=f"/auth/callback/{idp}")
+    return response
