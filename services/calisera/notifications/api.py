@@ -16,7 +16,7 @@ from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import Forbidden, InvalidInput, NotFound
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.notifications import service
+from calisera.notifications import service, transactional
 from calisera.notifications.models import dev_mailbox
 from calisera.notifications.schemas import (
     Delivery,
@@ -227,5 +227,8 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
 
 
 spec = ServiceSpec(
-    name="notifications", routers=[router], schema="notifications", lifespan=lifespan
+    name="notifications",
+    routers=[router, transactional.router],
+    schema="notifications",
+    lifespan=lifespan,
 )

@@ -12,19 +12,26 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Cookie, Query, Request
+import structlog
+from fastapi import APIRouter, BackgroundTasks, Cookie, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from calisera.core.dependencies import PlatformDep, SessionDep
+from calisera.core.errors import ServiceUnavailable
 from calisera.core.platform import Platform
 from calisera.core.settings import Settings
-from calisera.users import accounts, oidc, sessions
+from calisera.notifications.client import NotificationsClient
+from calisera.notifications.schemas import TransactionalEmail
+from calisera.users import accounts, magic_links, oidc, sessions
 from calisera.users.models import Account
 from calisera.users.schemas import (
     BFF_SESSION_PATH,
     IdentityProviderList,
     IdentityProviderOut,
+    MagicLinkRequest,
 )
+
+log = structlog.get_logger("calisera.users.sign_in")
 
 router = APIRouter(tags=["users"])
 
@@ -35,10 +42,17 @@ DEFAULT_RETURN_TO = "/console"
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
     platform.state["users.idps"] = oidc.IdentityProviders(platform.settings.oidc_providers)
+    mail = None
+    if platform.hosts("notifications") or platform.settings.service_url("notifications"):
+        mail = NotificationsClient(platform)
+    platform.state["users.mail"] = mail
     try:
         yield
     finally:
         platform.state.pop("users.idps", None)
+        if mail is not None:
+            await mail.aclose()
+        platform.state.pop("users.mail", None)
 
 
 def identity_providers(platform: Platform) -> oidc.IdentityProviders:
@@ -152,6 +166,53 @@ async def callback(
     async with session.begin():
         account = await accounts.account_for_identity(session, finished.identity)
         sign_in_code = await hand_off(session, account, request, method="oidc", idp=idp)
+    log.info("signed_in", method="oidc", idp=idp, account_id=str(account.id))
     response = bff_redirect(sign_in_code, finished.return_to)
     response.delete_cookie(LOGIN_COOKIE, path=f"/auth/callback/{idp}")
     return response
+
+
+async def _send_link(client: NotificationsClient, email: TransactionalEmail) -> None:
+    """After the 202 went out: a failure is logged (without the link), never shown."""
+    try:
+        await client.send_email(email)
+    except ServiceUnavailable as exc:
+        log.warning("magic_link_not_sent", error=exc.detail)
+
+
+@router.post("/auth/magic-link", status_code=202)
+async def request_magic_link(
+    body: MagicLinkRequest,
+    platform: PlatformDep,
+    session: SessionDep,
+    background: BackgroundTasks,
+    return_to: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    """Send a sign-in link to ``email``; 202 whether or not it has an account."""
+    client: NotificationsClient | None = platform.state.get("users.mail")
+    if client is None:
+        raise ServiceUnavailable("E-mail cannot be sent from here (no notifications service).")
+    async with session.begin():
+        token = await magic_links.create_link(session, body.email, safe_return_to(return_to))
+    address = accounts.normalise_email(body.email)
+    email = magic_links.link_email(platform.settings.public_url, address, token)
+    background.add_task(_send_link, client, email)
+    log.info("magic_link_requested")
+    return Response(status_code=202)
+
+
+@router.get(magic_links.CALLBACK_PATH, status_code=303)
+async def follow_magic_link(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Query(min_length=1, max_length=200)],
+) -> RedirectResponse:
+    """Following the link proves the address: sign in (creating the account the first
+    time) and hand the session to the web BFF, which lands in the console."""
+    async with session.begin():
+        link = await magic_links.consume_link(session, token)
+    async with session.begin():
+        account = await accounts.account_for_verified_email(session, link.email)
+        code = await hand_off(session, account, request, method="magic_link", idp=None)
+    log.info("signed_in", method="magic_link", account_id=str(account.id))
+    return bff_redirect(code, link.return_to)
