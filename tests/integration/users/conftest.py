@@ -14,6 +14,7 @@ from calisera.core.app import platform_of
 from calisera.users import accounts, sessions
 from calisera.users.sign_in_routes import LOGIN_COOKIE
 from tests.conftest import peer_unavailable
+from tests.integration.pipeline.conftest import smtp  # noqa: F401 - the real SMTP server
 from tests.peers.oidc_server import OidcServer, PeerMissing
 
 

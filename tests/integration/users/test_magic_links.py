@@ -12,13 +12,12 @@ from calisera.core.app import platform_of
 from calisera.core.settings import Settings
 from calisera.users.models import Account, MagicLink
 from tests.conftest import ADMIN_TOKEN
-from tests.integration.pipeline.conftest import smtp  # noqa: F401 - the real SMTP fixture
 
 LINK = re.compile(r"https://book\.example\.test(/auth/magic-link/callback\?token=[\w-]+)")
 
 
 @pytest.fixture
-def settings(settings: Settings, smtp) -> Settings:  # noqa: F811
+def settings(settings: Settings, smtp) -> Settings:
     return settings.with_changes(smtp_url=smtp[1])
 
 
