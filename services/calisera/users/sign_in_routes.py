@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, BackgroundTasks, Cookie, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Cookie, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import ServiceUnavailable
 from calisera.core.platform import Platform
 from calisera.core.settings import Settings
+from calisera.core.state import state_dependency
 from calisera.notifications.client import NotificationsClient
 from calisera.notifications.schemas import TransactionalEmail
 from calisera.users import accounts, magic_links, oidc, sessions
@@ -39,25 +41,30 @@ LOGIN_COOKIE = "calisera_oidc_login"
 DEFAULT_RETURN_TO = "/console"
 
 
+@dataclass
+class SignInState:
+    """The users service's process-wide sign-in objects, built in its lifespan."""
+
+    idps: oidc.IdentityProviders
+    mail: NotificationsClient | None
+    """None where no notifications service is reachable (magic links answer 503)."""
+
+
+SignInStateDep = Annotated[SignInState, Depends(state_dependency(SignInState))]
+
+
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
-    platform.state["users.idps"] = oidc.IdentityProviders(platform.settings.oidc_providers)
     mail = None
     if platform.hosts("notifications") or platform.settings.service_url("notifications"):
         mail = NotificationsClient(platform)
-    platform.state["users.mail"] = mail
+    platform.provide(SignInState(oidc.IdentityProviders(platform.settings.oidc_providers), mail))
     try:
         yield
     finally:
-        platform.state.pop("users.idps", None)
+        platform.discard(SignInState)
         if mail is not None:
             await mail.aclose()
-        platform.state.pop("users.mail", None)
-
-
-def identity_providers(platform: Platform) -> oidc.IdentityProviders:
-    providers: oidc.IdentityProviders = platform.state["users.idps"]
-    return providers
 
 
 def safe_return_to(value: str | None) -> str:
@@ -97,9 +104,9 @@ def bff_redirect(code: str, return_to: str) -> RedirectResponse:
 
 
 @router.get("/auth/providers", response_model=IdentityProviderList)
-async def list_identity_providers(platform: PlatformDep) -> IdentityProviderList:
+async def list_identity_providers(state: SignInStateDep) -> IdentityProviderList:
     """The identity providers a person can sign in with (for the sign-in page)."""
-    providers = identity_providers(platform)
+    providers = state.idps
     return IdentityProviderList(
         items=[
             IdentityProviderOut(name=n, label=providers.label(n), login_url=f"/auth/login/{n}")
@@ -112,6 +119,7 @@ async def list_identity_providers(platform: PlatformDep) -> IdentityProviderList
 async def login(
     idp: str,
     platform: PlatformDep,
+    state: SignInStateDep,
     session: SessionDep,
     return_to: Annotated[str | None, Query(max_length=500)] = None,
 ) -> RedirectResponse:
@@ -120,7 +128,7 @@ async def login(
     async with session.begin():
         started = await oidc.start_login(
             session,
-            identity_providers(platform),
+            state.idps,
             idp,
             redirect_uri=_callback_url(settings, idp),
             return_to=safe_return_to(return_to),
@@ -143,6 +151,7 @@ async def callback(
     idp: str,
     request: Request,
     platform: PlatformDep,
+    sign_in: SignInStateDep,
     session: SessionDep,
     state: Annotated[str, Query(min_length=1, max_length=500)],
     code: Annotated[str | None, Query(max_length=2000)] = None,
@@ -156,7 +165,7 @@ async def callback(
     if error or not code:
         raise oidc.IdentityProviderRefused(f"{idp}: {error or 'no code returned'}")
     finished = await oidc.finish_login(
-        identity_providers(platform),
+        sign_in.idps,
         idp,
         started,
         code=code,
@@ -184,12 +193,13 @@ async def _send_link(client: NotificationsClient, email: TransactionalEmail) -> 
 async def request_magic_link(
     body: MagicLinkRequest,
     platform: PlatformDep,
+    sign_in: SignInStateDep,
     session: SessionDep,
     background: BackgroundTasks,
     return_to: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     """Send a sign-in link to ``email``; 202 whether or not it has an account."""
-    client: NotificationsClient | None = platform.state.get("users.mail")
+    client = sign_in.mail
     if client is None:
         raise ServiceUnavailable("E-mail cannot be sent from here (no notifications service).")
     async with session.begin():
