@@ -209,7 +209,7 @@ async def test_generated_stream_matches_reference_and_rebuild_changes_nothing(
 async def test_rebuild_repairs_damaged_aggregates(
     analytics: Consumer, db: Database, client: Any, admin_headers: dict[str, str]
 ) -> None:
-    from calisera.analytics import service
+    from calisera.analytics.rebuild import rebuild_aggregates
 
     world = generate(3, bookings=20)
     await feed(analytics, db, world.events, 3)
@@ -219,7 +219,7 @@ async def test_rebuild_repairs_damaged_aggregates(
         await session.execute(sa.delete(daily_buckets))
     assert await dashboard(client, admin_headers, world.provider_id) != board
     async with db.sessionmaker() as session, session.begin():
-        await service.rebuild(session, world.provider_id)
+        await rebuild_aggregates(session, world.provider_id)
     assert await dashboard(client, admin_headers, world.provider_id) == board
 
 
@@ -592,7 +592,7 @@ async def test_real_bookings_and_providers_outboxes_give_the_right_summary(
     (newest first) through the consumer; the owner's dashboard counts them."""
     from zoneinfo import ZoneInfo
 
-    from calisera.analytics import service
+    from calisera.analytics.rebuild import rebuild_aggregates
 
     berlin = ZoneInfo("Europe/Berlin")
     owner = auth_headers("owner@example.com")
@@ -697,6 +697,6 @@ async def test_real_bookings_and_providers_outboxes_give_the_right_summary(
     assert sum(r.json()["by_hour"]) == 2
 
     async with db.sessionmaker() as session, session.begin():
-        await service.rebuild(session)
+        await rebuild_aggregates(session)
     r = await client.get(f"{base}/summary", params=period, headers=owner)
     assert r.json() == s

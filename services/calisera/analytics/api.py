@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from calisera.analytics import service
+from calisera.analytics import reports
 from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
@@ -53,9 +53,9 @@ async def authorize(platform: Platform, principal: Principal, provider_id: uuid.
 
 async def _period(
     session: SessionDep, provider_id: uuid.UUID, first: date | None, last: date | None
-) -> service.Period:
-    today = await service.provider_today(session, provider_id, datetime.now(UTC))
-    return service.resolve_period(first, last, today)
+) -> reports.Period:
+    today = await reports.provider_today(session, provider_id, datetime.now(UTC))
+    return reports.resolve_period(first, last, today)
 
 
 @router.get("/summary", response_model=Summary, response_model_by_alias=True)
@@ -70,7 +70,7 @@ async def get_summary(
     await authorize(platform, principal, provider_id)
     async with session.begin():
         period = await _period(session, provider_id, first, last)
-        return await service.summary(session, provider_id, period)
+        return await reports.summary(session, provider_id, period)
 
 
 @router.get("/timeseries", response_model=Timeseries, response_model_by_alias=True)
@@ -86,11 +86,11 @@ async def get_timeseries(
     first: From = None,
     last: To = None,
 ) -> dict[str, Any]:
-    service.validate_metric(metric, interval)
+    reports.validate_metric(metric, interval)
     await authorize(platform, principal, provider_id)
     async with session.begin():
         period = await _period(session, provider_id, first, last)
-        return await service.timeseries(session, provider_id, period, metric, interval)
+        return await reports.timeseries(session, provider_id, period, metric, interval)
 
 
 @router.get("/services", response_model=ServiceTable, response_model_by_alias=True)
@@ -105,7 +105,7 @@ async def get_services(
     await authorize(platform, principal, provider_id)
     async with session.begin():
         period = await _period(session, provider_id, first, last)
-        return await service.service_table(session, provider_id, period)
+        return await reports.service_table(session, provider_id, period)
 
 
 @router.get("/heatmap", response_model=Heatmap, response_model_by_alias=True)
@@ -120,7 +120,7 @@ async def get_heatmap(
     await authorize(platform, principal, provider_id)
     async with session.begin():
         period = await _period(session, provider_id, first, last)
-        return await service.heatmap(session, provider_id, period)
+        return await reports.heatmap(session, provider_id, period)
 
 
 @router.get("/customers", response_model=CustomerMix, response_model_by_alias=True)
@@ -135,7 +135,7 @@ async def get_customers(
     await authorize(platform, principal, provider_id)
     async with session.begin():
         period = await _period(session, provider_id, first, last)
-        return await service.customer_report(session, provider_id, period)
+        return await reports.customer_report(session, provider_id, period)
 
 
 @contextlib.asynccontextmanager

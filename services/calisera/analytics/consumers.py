@@ -11,7 +11,7 @@ import hmac
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from calisera.analytics import service
+from calisera.analytics import ingest
 from calisera.analytics.models import processed_events
 from calisera.core.consumers import Consumer
 from calisera.core.events import EventEnvelope
@@ -38,14 +38,14 @@ def consumer(settings: Settings | None = None) -> Consumer:
 
     async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
         if envelope.type.startswith("booking."):
-            key = secret if secret is not None else await service.stored_secret(session)
-            await service.record_booking_event(session, envelope, key)
+            key = secret if secret is not None else await ingest.stored_secret(session)
+            await ingest.record_booking_event(session, envelope, key)
         elif envelope.type.startswith("service."):
-            await service.record_service_event(session, envelope)
+            await ingest.record_service_event(session, envelope)
         elif envelope.type == "availability.updated":
-            await service.record_availability(session, envelope)
+            await ingest.record_availability(session, envelope)
         elif envelope.type.startswith("provider."):
-            await service.record_provider_event(session, envelope)
+            await ingest.record_provider_event(session, envelope)
 
     return Consumer(
         name="analytics", event_types=EVENT_TYPES, handle=handle, processed=processed_events

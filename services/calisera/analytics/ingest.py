@@ -1,0 +1,322 @@
+"""Folding events into analytics: booking facts, the aggregates, provider and service rows.
+
+Functions take a session inside a transaction and never commit. Every write is
+order-independent: a booking's fact is re-folded from all its observations
+(:mod:`calisera.analytics.facts`) and the aggregates move by the difference of its
+contributions (:mod:`calisera.analytics.contributions`); provider and service rows
+keep, field by field, the value of the newest event that stated it.
+"""
+
+from __future__ import annotations
+
+import secrets as random_secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from calisera.analytics.contributions import STAT_COLUMNS, contribution_delta, split_rows
+from calisera.analytics.event_values import as_int, as_uuid, parse_instant
+from calisera.analytics.facts import (
+    BookingFact,
+    field_values,
+    fold_booking,
+    merge_fields,
+    observe_booking,
+)
+from calisera.analytics.models import (
+    booking_observations,
+    bookings,
+    daily_buckets,
+    daily_stats,
+    providers,
+    secrets,
+    services,
+)
+from calisera.core.events import EventEnvelope
+
+BUCKET_KEY = ("provider_id", "service_id", "day", "dimension", "bucket")
+
+
+async def stored_secret(session: AsyncSession, name: str = "customer_key") -> bytes:
+    """A random key kept in the analytics schema, created on first use (the fallback when
+    neither ``CALISERA_ANALYTICS_KEY`` nor an admin token is configured)."""
+    await session.execute(
+        insert(secrets)
+        .values(name=name, value=random_secrets.token_bytes(32))
+        .on_conflict_do_nothing()
+    )
+    value = await session.scalar(sa.select(secrets.c.value).where(secrets.c.name == name))
+    assert value is not None
+    return bytes(value)
+
+
+async def record_booking_event(
+    session: AsyncSession, envelope: EventEnvelope, secret: bytes
+) -> bool:
+    """Fold one booking event into the booking's fact and the aggregates.
+
+    Events of one booking are serialised with a transaction-level advisory lock, so two
+    workers handling events of the same booking see each other's observations. Returns
+    False when an event with the same booking, version and type was already applied.
+    """
+    booking_id = _booking_id(envelope)
+    await session.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        {"k": f"analytics.booking:{booking_id}"},
+    )
+    observation = observe_booking(
+        event_type=envelope.type,
+        aggregate_id=booking_id,
+        aggregate_version=envelope.aggregate_version,
+        occurred_at=envelope.occurred_at,
+        provider_id=envelope.provider_id,
+        data=envelope.data,
+        secret=secret,
+    )
+    inserted = await session.execute(
+        insert(booking_observations)
+        .values(
+            booking_id=booking_id,
+            aggregate_version=envelope.aggregate_version,
+            event_type=envelope.type,
+            provider_id=as_uuid(observation.get("provider_id")),
+            occurred_at=envelope.occurred_at,
+            observation=observation,
+        )
+        .on_conflict_do_nothing()
+        .returning(booking_observations.c.booking_id)
+    )
+    if inserted.first() is None:
+        return False
+    earlier = [
+        row.observation
+        for row in await session.execute(
+            sa.select(booking_observations.c.observation).where(
+                booking_observations.c.booking_id == booking_id,
+                sa.not_(
+                    sa.and_(
+                        booking_observations.c.aggregate_version == envelope.aggregate_version,
+                        booking_observations.c.event_type == envelope.type,
+                    )
+                ),
+            )
+        )
+    ]
+    old = fold_booking(booking_id, earlier) if earlier else None
+    new = fold_booking(booking_id, [*earlier, observation])
+    await apply_amounts(session, contribution_delta(old, new))
+    await save_facts(session, [new])
+    return True
+
+
+def _booking_id(envelope: EventEnvelope) -> uuid.UUID:
+    for key in ("booking_id", "id"):
+        value = as_uuid(envelope.data.get(key))
+        if value is not None:
+            return value
+    return envelope.aggregate_id
+
+
+def _fact_row(fact: BookingFact) -> dict[str, Any]:
+    return {
+        "booking_id": fact.booking_id,
+        "version": fact.version,
+        "provider_id": fact.provider_id,
+        "service_id": fact.service_id,
+        "service_kind": fact.service_kind,
+        "service_name": fact.service_name,
+        "status": fact.status,
+        "start_at": fact.start,
+        "end_at": fact.end,
+        "seats": fact.seats,
+        "created_at": fact.created_at,
+        "cancelled_at": fact.cancelled_at,
+        "reschedule_count": len(fact.reschedules),
+        "provider_timezone": fact.provider_timezone,
+        "customer_key": fact.customer_key,
+        "customer_timezone": fact.customer_timezone,
+        "customer_country": fact.customer_country,
+    }
+
+
+async def save_facts(session: AsyncSession, facts: Sequence[BookingFact]) -> None:
+    if not facts:
+        return
+    stmt = insert(bookings)
+    columns = [c.name for c in bookings.c if c.name != "booking_id"]
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[bookings.c.booking_id],
+            set_={c: stmt.excluded[c] for c in columns},
+        ),
+        [_fact_row(f) for f in facts],
+    )
+
+
+async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...], int]) -> None:
+    """Add contribution amounts (possibly negative) to the aggregate tables; rows that
+    come back to all zeros are removed, so incremental and rebuilt tables are equal."""
+    stat_rows, bucket_rows = split_rows(amounts)
+    if stat_rows:
+        stmt = insert(daily_stats)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["provider_id", "service_id", "day"],
+                set_={c: daily_stats.c[c] + stmt.excluded[c] for c in STAT_COLUMNS},
+            ),
+            stat_rows,
+        )
+        keys = [(r["provider_id"], r["service_id"], r["day"]) for r in stat_rows]
+        await session.execute(
+            sa.delete(daily_stats).where(
+                sa.tuple_(
+                    daily_stats.c.provider_id, daily_stats.c.service_id, daily_stats.c.day
+                ).in_(keys),
+                *[daily_stats.c[c] == 0 for c in STAT_COLUMNS],
+            )
+        )
+    if bucket_rows:
+        stmt = insert(daily_buckets)
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(BUCKET_KEY),
+                set_={"count": daily_buckets.c["count"] + stmt.excluded["count"]},
+            ),
+            bucket_rows,
+        )
+        key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]
+        await session.execute(
+            sa.delete(daily_buckets).where(
+                sa.tuple_(*key_columns).in_([tuple(r[c] for c in BUCKET_KEY) for r in bucket_rows]),
+                daily_buckets.c["count"] == 0,
+            )
+        )
+
+
+async def _merge_row(
+    session: AsyncSession,
+    table: sa.Table,
+    key: str,
+    key_value: uuid.UUID,
+    version: int,
+    updates: Mapping[str, Any],
+    base: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Merge ``updates`` stated at ``version`` into the row's per-field versions (under a
+    row lock) and return the merged values: each field keeps the value of the newest
+    event that stated it, whatever the arrival order."""
+    await session.execute(
+        insert(table)
+        .values({key: key_value, "version": 0, "fields": {}, **base})
+        .on_conflict_do_nothing()
+    )
+    stored = await session.scalar(
+        sa.select(table.c.fields).where(table.c[key] == key_value).with_for_update()
+    )
+    fields = merge_fields(stored or {}, version, updates)
+    values = field_values(fields)
+    await session.execute(
+        sa.update(table)
+        .where(table.c[key] == key_value)
+        .values(version=sa.func.greatest(table.c.version, version), fields=fields)
+    )
+    return values
+
+
+async def record_provider_event(session: AsyncSession, envelope: EventEnvelope) -> None:
+    data = envelope.data
+    provider_id = as_uuid(data.get("id")) or envelope.provider_id or envelope.aggregate_id
+    values = await _merge_row(
+        session,
+        providers,
+        "provider_id",
+        provider_id,
+        envelope.aggregate_version,
+        {"name": data.get("name"), "timezone": data.get("timezone")},
+        {},
+    )
+    await session.execute(
+        sa.update(providers)
+        .where(providers.c.provider_id == provider_id)
+        .values(name=values.get("name"), timezone=values.get("timezone"))
+    )
+
+
+async def record_availability(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Keep the latest full availability document (weekly, overrides, time off, zone)."""
+    data = envelope.data
+    doc = data.get("availability") if isinstance(data.get("availability"), dict) else data
+    assert isinstance(doc, dict)
+    provider_id = envelope.provider_id or as_uuid(data.get("provider_id")) or envelope.aggregate_id
+    document = {
+        "weekly": doc.get("weekly") or [],
+        "overrides": doc.get("overrides") or [],
+        "time_off": doc.get("time_off") or [],
+        "timezone": doc.get("timezone") or data.get("timezone"),
+    }
+    values = await _merge_row(
+        session,
+        providers,
+        "provider_id",
+        provider_id,
+        envelope.aggregate_version,
+        {"availability": document, "timezone": document["timezone"]},
+        {},
+    )
+    await session.execute(
+        sa.update(providers)
+        .where(providers.c.provider_id == provider_id)
+        .values(availability=values.get("availability"), timezone=values.get("timezone"))
+    )
+
+
+async def record_service_event(session: AsyncSession, envelope: EventEnvelope) -> None:
+    data = envelope.data
+    service_id = as_uuid(data.get("id")) or as_uuid(data.get("service_id")) or envelope.aggregate_id
+    provider_id = as_uuid(data.get("provider_id")) or envelope.provider_id
+    if provider_id is None:
+        return
+    if envelope.type == "service.archived" or data.get("active") is False or data.get("archived"):
+        archived_at: str | None = (
+            parse_instant(data.get("archived_at")) or envelope.occurred_at
+        ).isoformat()
+    elif data.get("active") is True or data.get("archived") is False:
+        archived_at = ""  # stated: not archived
+    else:
+        archived_at = None  # not stated
+    recurrence = data.get("recurrence") if isinstance(data.get("recurrence"), dict) else None
+    starts_at = parse_instant(data.get("starts_at"))
+    values = await _merge_row(
+        session,
+        services,
+        "service_id",
+        service_id,
+        envelope.aggregate_version,
+        {
+            "name": data.get("name"),
+            "kind": data.get("kind") or data.get("service_kind"),
+            "capacity": as_int(data.get("capacity")),
+            "duration_minutes": as_int(data.get("duration_minutes")),
+            "starts_at": starts_at.isoformat() if starts_at else None,
+            "recurrence": recurrence,
+            "archived_at": archived_at,
+        },
+        {"provider_id": provider_id, "capacity": 1},
+    )
+    await session.execute(
+        sa.update(services)
+        .where(services.c.service_id == service_id)
+        .values(
+            name=values.get("name"),
+            kind=values.get("kind"),
+            capacity=max(1, values.get("capacity") or 1),
+            duration_minutes=values.get("duration_minutes"),
+            starts_at=parse_instant(values.get("starts_at")),
+            recurrence=values.get("recurrence"),
+            archived_at=parse_instant(values.get("archived_at") or None),
+        )
+    )
