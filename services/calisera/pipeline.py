@@ -63,8 +63,9 @@ RETRY_BASE_SECONDS = 0.5
 RETRY_CAP_SECONDS = 300.0
 
 
-def load_consumers() -> dict[str, Consumer]:
-    """Every consumer queue whose service has a ``consumers`` module, by queue name."""
+def load_consumers(settings: Settings) -> dict[str, Consumer]:
+    """Every consumer queue whose service has a ``consumers`` module, by queue name;
+    each is built with the process's ``settings`` (consumers never read the environment)."""
     found: dict[str, Consumer] = {}
     for name in CONSUMER_QUEUES:
         module_name = f"calisera.{name}.consumers"
@@ -74,8 +75,22 @@ def load_consumers() -> dict[str, Consumer]:
             if exc.name == module_name:
                 continue
             raise
-        consumer: Consumer = module.consumer()
+        consumer: Consumer = module.consumer(settings)
         found[consumer.name] = consumer
+    return found
+
+
+def consumer_queues() -> list[str]:
+    """Names of the consumer queues whose service has a ``consumers`` module."""
+    found = []
+    for name in CONSUMER_QUEUES:
+        try:
+            importlib.import_module(f"calisera.{name}.consumers")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"calisera.{name}.consumers":
+                raise
+            continue
+        found.append(name)
     return found
 
 
@@ -111,7 +126,7 @@ def build_relay(settings: Settings, app: Celery) -> Relay:
     assert settings.database_url, "the relay needs DATABASE_URL"
     return Relay(
         database_url=settings.database_url,
-        routes={name: c.wants for name, c in load_consumers().items()},
+        routes={name: c.wants for name, c in load_consumers(settings).items()},
         publish=celery_publisher(app, settings),
         visibility_timeout=settings.relay_visibility_timeout,
         poll_interval=settings.relay_poll_interval,
@@ -172,7 +187,7 @@ def process_state() -> ProcessState:
             loop=loop,
             db=db,
             context=WorkerContext(settings=_settings, sessionmaker=db.sessionmaker),
-            consumers=load_consumers(),
+            consumers=load_consumers(_settings),
         )
     return _state
 
@@ -336,7 +351,7 @@ def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event
 def run_worker(settings: Settings, queue: str, *, concurrency: int, pool: str = "prefork") -> None:
     """``calisera worker <queue>``: a Celery worker for one consumer queue."""
     global _settings
-    consumers = load_consumers()
+    consumers = load_consumers(settings)
     if queue not in consumers:
         raise SystemExit(
             f"calisera worker: no consumer for queue {queue!r} "
@@ -504,6 +519,6 @@ def _subprocess_starter(*args: str) -> Callable[[Settings], Callable[[], None]]:
 def local_background() -> list[Callable[[Settings], Callable[[], None]]]:
     """For ``calisera up``: the relay and one worker per consumer queue, as subprocesses."""
     starters = [_subprocess_starter("relay")]
-    for name in load_consumers():
+    for name in consumer_queues():
         starters.append(_subprocess_starter("worker", name, "--concurrency", "1"))
     return starters
