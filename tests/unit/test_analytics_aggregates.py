@@ -12,36 +12,44 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calisera.analytics import capacity, contributions, customers, facts, totals
+from calisera.bookings.events import BookingData
 from calisera.scheduling import open_minutes
 
 SECRET = b"k" * 32
 P = uuid.uuid4()
 S = uuid.uuid4()
 B = uuid.uuid4()
+T0 = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
+START = datetime(2027, 3, 20, 9, 0, tzinfo=UTC)
 
 
 def observe(event_type: str, version: int, at: datetime, **data: object) -> dict:
+    """The observation of a booking event whose data the bookings' model built."""
     base = {
         "booking_id": str(B),
         "provider_id": str(P),
+        "provider_name": "Studio",
         "service_id": str(S),
         "service_kind": "simple",
+        "service_name": "Haircut",
         "provider_timezone": "Europe/Berlin",
+        "start": START.isoformat(),
+        "end": (START + timedelta(hours=1)).isoformat(),
         "seats": 1,
+        "status": "confirmed",
+        "created_at": T0.isoformat(),
+        "customer": {"name": "Ann", "email": "ann@example.com"},
+        "actor": "customer",
     }
     return facts.observe_booking(
         event_type=event_type,
-        aggregate_id=B,
         aggregate_version=version,
         occurred_at=at,
-        provider_id=P,
-        data=base | data,
+        data=BookingData.model_validate(base | data),
         secret=SECRET,
     )
 
 
-T0 = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
-START = datetime(2027, 3, 20, 9, 0, tzinfo=UTC)
 LIFECYCLE = [
     observe(
         "booking.created",
@@ -50,6 +58,7 @@ LIFECYCLE = [
         start=START.isoformat(),
         end=(START + timedelta(hours=1)).isoformat(),
         customer={
+            "name": "Ann",
             "email": "Ann@Example.com",
             "phone": "+44 20 7946 0958",
             "timezone": "Europe/London",
@@ -142,13 +151,13 @@ def test_available_minutes_follow_weekly_rules_overrides_time_off_and_dst() -> N
                 {"weekday": 0, "start": "11:00", "end": "17:00"},  # overlaps: merged
                 {"weekday": 6, "start": "00:00", "end": "06:00"},
                 {"weekday": 5, "start": "22:00:00", "end": "00:00:00"},  # to midnight
-                {"weekday": 9, "start": "09:00", "end": "17:00"},  # no such weekday: ignored
             ],
-            "overrides": [{"date": "2027-03-15", "intervals": []}, {"date": "bad"}],
+            "overrides": [{"date": "2027-03-15", "intervals": []}],
             "time_off": [{"start": "2027-03-22T12:00:00", "end": "2027-03-22T14:00:00"}],
         },
         "Europe/Berlin",
     )
+    assert hours is not None
     minutes = open_minutes(hours, date(2027, 3, 8), date(2027, 3, 28))
     assert minutes[date(2027, 3, 8)] == 480  # Monday
     assert minutes[date(2027, 3, 9)] == 0  # Tuesday: no rule
@@ -159,9 +168,12 @@ def test_available_minutes_follow_weekly_rules_overrides_time_off_and_dst() -> N
     assert minutes[date(2027, 3, 28)] == 300  # DST starts 02:00 -> 03:00
 
 
-def test_unknown_zone_counts_hours_in_utc() -> None:
-    hours = capacity.provider_hours({"weekly": [{"weekday": 0, "start": "09:00"}]}, "Mars/Base")
-    assert hours.timezone == "UTC" and hours.weekly == ()
+def test_unknown_zone_counts_hours_in_utc_and_an_unreadable_document_none() -> None:
+    rule = {"weekday": 0, "start": "09:00", "end": "10:00"}
+    hours = capacity.provider_hours({"weekly": [rule]}, "Mars/Base")
+    assert hours is not None and hours.timezone == "UTC"
+    assert open_minutes(hours, date(2027, 3, 8), date(2027, 3, 8)) == {date(2027, 3, 8): 60}
+    assert capacity.provider_hours({"weekly": [{"weekday": 0}]}, "UTC") is None
 
 
 def test_class_and_event_seats_offered_per_local_day() -> None:

@@ -4,8 +4,7 @@ These are the denominators of utilization. They are counted by
 :mod:`calisera.scheduling`, the code that lays out the listing's slots, from the
 provider's and services' latest events: a daylight-saving change shortens or lengthens
 a day exactly as the slot grid sees it, and a class occurrence whose wall time does
-not exist is skipped in both places. Reading the event documents is tolerant (a rule
-analytics cannot read is left out, never an error).
+not exist is skipped in both places.
 """
 
 from __future__ import annotations
@@ -14,10 +13,14 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from calisera.analytics.event_values import as_int, parse_date, zone
+from pydantic import ValidationError
+
+from calisera.analytics.instants import zone
+from calisera.providers.events import AvailabilityData
+from calisera.providers.schemas import RecurrenceOut
 from calisera.scheduling import occurrences
 from calisera.scheduling.model import (
     DateOverride,
@@ -31,76 +34,31 @@ from calisera.scheduling.model import (
 )
 
 
-def _wall(value: Any) -> time | None:
-    """A wall-clock time; ``24:00`` is midnight ending the day (an end of ``00:00``)."""
-    if isinstance(value, time):
-        return value
-    if not isinstance(value, str):
-        return None
-    if value.startswith("24:00"):
-        return time(0)
+def provider_hours(doc: Mapping[str, Any], timezone: str) -> ProviderSchedule | None:
+    """The provider's hours from the stored ``availability.updated`` data (None when
+    the stored document does not read as one: no hours are counted then)."""
     try:
-        return time.fromisoformat(value)
-    except ValueError:
+        hours = AvailabilityData.model_validate({**doc, "timezone": zone(timezone).key})
+    except ValidationError:
         return None
-
-
-def _naive(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value).replace(tzinfo=None)
-        except ValueError:
-            return None
-    return None
-
-
-def _intervals(items: Any) -> tuple[WallInterval, ...]:
-    out = []
-    for item in items or []:
-        start, end = _wall(item.get("start")), _wall(item.get("end"))
-        if start is not None and end is not None:
-            out.append(WallInterval(start, end))
-    return tuple(out)
-
-
-def provider_hours(doc: Mapping[str, Any] | None, timezone: str | None) -> ProviderSchedule:
-    """The provider's hours as the latest ``availability.updated`` event stated them."""
-    doc = doc or {}
-    weekly = []
-    for rule in doc.get("weekly") or []:
-        start, end = _wall(rule.get("start")), _wall(rule.get("end"))
-        day = as_int(rule.get("weekday"))
-        if start is not None and end is not None and day is not None and 0 <= day <= 6:
-            weekly.append(WeeklyRule(day, start, end))
-    overrides = []
-    for override in doc.get("overrides") or []:
-        on = parse_date(override.get("date"))
-        if on is not None:
-            overrides.append(DateOverride(on, _intervals(override.get("intervals"))))
-    time_off = []
-    for off in doc.get("time_off") or []:
-        off_start, off_end = _naive(off.get("start")), _naive(off.get("end"))
-        if off_start is not None and off_end is not None:
-            time_off.append(TimeOff(off_start, off_end))
     return ProviderSchedule(
-        timezone=zone(timezone or doc.get("timezone")).key,
-        weekly=tuple(weekly),
-        overrides=tuple(overrides),
-        time_off=tuple(time_off),
+        timezone=hours.timezone,
+        weekly=tuple(WeeklyRule(r.weekday, r.start, r.end) for r in hours.weekly),
+        overrides=tuple(
+            DateOverride(o.date, tuple(WallInterval(i.start, i.end) for i in o.intervals))
+            for o in hours.overrides
+        ),
+        time_off=tuple(TimeOff(t.start, t.end) for t in hours.time_off),
     )
 
 
-def _recurrence(rec: Mapping[str, Any] | None) -> Recurrence | None:
-    rec = rec or {}
-    start_time, starts_on = _wall(rec.get("start_time")), parse_date(rec.get("starts_on"))
-    rule = rec.get("rrule")
-    if start_time is None or starts_on is None or not isinstance(rule, str):
+def _recurrence(stored: Mapping[str, Any] | None) -> Recurrence | None:
+    """A class's stored recurrence (``service.*`` data) as the scheduling engine's."""
+    try:
+        rec = RecurrenceOut.model_validate(stored or {})
+    except ValidationError:
         return None
-    until = parse_date(rec["until"]) if rec.get("until") else None
-    exdates = (parse_date(d) for d in rec.get("exdates") or [])
-    return Recurrence(rule, start_time, starts_on, until, tuple(d for d in exdates if d))
+    return Recurrence(rec.rrule, rec.start_time, rec.starts_on, rec.until, tuple(rec.exdates))
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from calisera.analytics.event_values import local_day, minutes_between, zone
 from calisera.analytics.facts import HELD_STATUSES, BookingFact
+from calisera.analytics.instants import local_day, minutes_between, zone
 
 NO_SERVICE = uuid.UUID(int=0)
 """Service id used for bookings whose events name no service (kept, never dropped)."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from calisera.analytics.customers import country_of, customer_key
-from calisera.analytics.event_values import as_int, as_uuid, iso_instant, parse_instant
+from calisera.analytics.instants import iso_instant, parse_instant
+from calisera.bookings.events import BookingData
 
 STATUS_BY_TYPE = {
     "booking.created": "confirmed",
@@ -29,6 +30,22 @@ STATUS_BY_TYPE = {
 HELD_STATUSES = frozenset({"confirmed", "completed", "no_show"})
 
 
+def as_uuid(value: Any) -> uuid.UUID | None:
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def as_int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def _status(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return None
@@ -38,46 +55,33 @@ def _status(value: Any) -> str | None:
 def observe_booking(
     *,
     event_type: str,
-    aggregate_id: uuid.UUID,
     aggregate_version: int,
     occurred_at: datetime,
-    provider_id: uuid.UUID | None,
-    data: Mapping[str, Any],
+    data: BookingData,
     secret: bytes,
 ) -> dict[str, Any]:
-    """The JSON-able facts analytics keeps from one booking event (None values dropped).
-
-    Tolerates missing optional fields and a few spellings (``id``/``booking_id``,
-    ``start``/``starts_at``); the customer's e-mail becomes :func:`customer_key`.
-    """
-    customer = data.get("customer") if isinstance(data.get("customer"), Mapping) else {}
-    assert isinstance(customer, Mapping)
-    email = customer.get("email") or data.get("customer_email")
-    phone = customer.get("phone") or data.get("customer_phone")
-    cancelled_at = data.get("cancelled_at") if event_type == "booking.cancelled" else None
-    if event_type == "booking.cancelled" and cancelled_at is None:
-        cancelled_at = occurred_at
+    """The JSON-able facts analytics keeps from one booking event (None values dropped):
+    the customer's e-mail only as :func:`customer_key`, their phone only as a country."""
+    cancelled = event_type == "booking.cancelled"
     obs: dict[str, Any] = {
         "type": event_type,
         "version": aggregate_version,
-        "occurred_at": occurred_at.astimezone(UTC).isoformat(),
-        "provider_id": str(as_uuid(data.get("provider_id")) or provider_id or "") or None,
-        "service_id": str(as_uuid(data.get("service_id")) or "") or None,
-        "service_kind": data.get("service_kind") or data.get("kind"),
-        "service_name": data.get("service_name"),
-        "status": _status(data.get("status")) or STATUS_BY_TYPE.get(event_type),
-        "start": iso_instant(data.get("start") or data.get("starts_at")),
-        "end": iso_instant(data.get("end") or data.get("ends_at")),
-        "seats": as_int(data.get("seats")),
-        "created_at": iso_instant(data.get("created_at")),
-        "cancelled_at": iso_instant(cancelled_at),
-        "provider_timezone": data.get("provider_timezone") or data.get("timezone"),
-        "customer_key": customer_key(secret, str(email)) if email else None,
-        "customer_timezone": customer.get("timezone"),
-        "customer_country": country_of(str(phone)) if phone else None,
+        "occurred_at": iso_instant(occurred_at),
+        "provider_id": str(data.provider_id),
+        "service_id": str(data.service_id),
+        "service_kind": data.service_kind,
+        "service_name": data.service_name,
+        "status": _status(data.status) or STATUS_BY_TYPE.get(event_type),
+        "start": iso_instant(data.start),
+        "end": iso_instant(data.end),
+        "seats": data.seats,
+        "created_at": iso_instant(data.created_at),
+        "cancelled_at": iso_instant(occurred_at) if cancelled else None,
+        "provider_timezone": data.provider_timezone,
+        "customer_key": customer_key(secret, data.customer.email),
+        "customer_timezone": data.customer.timezone,
+        "customer_country": country_of(data.customer.phone),
     }
-    if event_type == "booking.created" and obs["created_at"] is None:
-        obs["created_at"] = obs["occurred_at"]
     return {k: v for k, v in obs.items() if v is not None}
 
 

@@ -19,7 +19,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.analytics.contributions import STAT_COLUMNS, contribution_delta, split_rows
-from calisera.analytics.event_values import as_int, as_uuid, parse_instant
 from calisera.analytics.facts import (
     BookingFact,
     field_values,
@@ -27,6 +26,7 @@ from calisera.analytics.facts import (
     merge_fields,
     observe_booking,
 )
+from calisera.analytics.instants import iso_instant, parse_instant
 from calisera.analytics.models import (
     booking_observations,
     bookings,
@@ -36,7 +36,14 @@ from calisera.analytics.models import (
     secrets,
     services,
 )
+from calisera.bookings.events import BookingData
 from calisera.core.events import EventEnvelope
+from calisera.providers.events import (
+    SERVICE_ARCHIVED,
+    AvailabilityData,
+    ProviderData,
+    ServiceData,
+)
 
 BUCKET_KEY = ("provider_id", "service_id", "day", "dimension", "bucket")
 
@@ -55,7 +62,7 @@ async def stored_secret(session: AsyncSession, name: str = "customer_key") -> by
 
 
 async def record_booking_event(
-    session: AsyncSession, envelope: EventEnvelope, secret: bytes
+    session: AsyncSession, envelope: EventEnvelope, data: BookingData, secret: bytes
 ) -> bool:
     """Fold one booking event into the booking's fact and the aggregates.
 
@@ -63,18 +70,16 @@ async def record_booking_event(
     workers handling events of the same booking see each other's observations. Returns
     False when an event with the same booking, version and type was already applied.
     """
-    booking_id = _booking_id(envelope)
+    booking_id = data.booking_id
     await session.execute(
         sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
         {"k": f"analytics.booking:{booking_id}"},
     )
     observation = observe_booking(
         event_type=envelope.type,
-        aggregate_id=booking_id,
         aggregate_version=envelope.aggregate_version,
         occurred_at=envelope.occurred_at,
-        provider_id=envelope.provider_id,
-        data=envelope.data,
+        data=data,
         secret=secret,
     )
     inserted = await session.execute(
@@ -83,7 +88,7 @@ async def record_booking_event(
             booking_id=booking_id,
             aggregate_version=envelope.aggregate_version,
             event_type=envelope.type,
-            provider_id=as_uuid(observation.get("provider_id")),
+            provider_id=data.provider_id,
             occurred_at=envelope.occurred_at,
             observation=observation,
         )
@@ -111,14 +116,6 @@ async def record_booking_event(
     await apply_amounts(session, contribution_delta(old, new))
     await save_facts(session, [new])
     return True
-
-
-def _booking_id(envelope: EventEnvelope) -> uuid.UUID:
-    for key in ("booking_id", "id"):
-        value = as_uuid(envelope.data.get(key))
-        if value is not None:
-            return value
-    return envelope.aggregate_id
 
 
 def _fact_row(fact: BookingFact) -> dict[str, Any]:
@@ -227,44 +224,39 @@ async def _merge_row(
     return values
 
 
-async def record_provider_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    data = envelope.data
-    provider_id = as_uuid(data.get("id")) or envelope.provider_id or envelope.aggregate_id
+async def record_provider_event(
+    session: AsyncSession, envelope: EventEnvelope, data: ProviderData
+) -> None:
     values = await _merge_row(
         session,
         providers,
         "provider_id",
-        provider_id,
+        data.id,
         envelope.aggregate_version,
-        {"name": data.get("name"), "timezone": data.get("timezone")},
+        {"name": data.name, "timezone": data.timezone},
         {},
     )
     await session.execute(
         sa.update(providers)
-        .where(providers.c.provider_id == provider_id)
+        .where(providers.c.provider_id == data.id)
         .values(name=values.get("name"), timezone=values.get("timezone"))
     )
 
 
-async def record_availability(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Keep the latest full availability document (weekly, overrides, time off, zone)."""
-    data = envelope.data
-    doc = data.get("availability") if isinstance(data.get("availability"), dict) else data
-    assert isinstance(doc, dict)
-    provider_id = envelope.provider_id or as_uuid(data.get("provider_id")) or envelope.aggregate_id
-    document = {
-        "weekly": doc.get("weekly") or [],
-        "overrides": doc.get("overrides") or [],
-        "time_off": doc.get("time_off") or [],
-        "timezone": doc.get("timezone") or data.get("timezone"),
-    }
+async def record_availability(
+    session: AsyncSession, envelope: EventEnvelope, data: AvailabilityData
+) -> None:
+    """Keep the latest full availability document (weekly, overrides, time off, zone):
+    the event's data as JSON, read back by :func:`calisera.analytics.capacity.provider_hours`."""
+    provider_id = envelope.provider_id or envelope.aggregate_id
+    document = data.model_dump(mode="json")
     values = await _merge_row(
         session,
         providers,
         "provider_id",
         provider_id,
         envelope.aggregate_version,
-        {"availability": document, "timezone": document["timezone"]},
+        {"availability": document, "timezone": data.timezone},
         {},
     )
     await session.execute(
@@ -274,42 +266,32 @@ async def record_availability(session: AsyncSession, envelope: EventEnvelope) ->
     )
 
 
-async def record_service_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    data = envelope.data
-    service_id = as_uuid(data.get("id")) or as_uuid(data.get("service_id")) or envelope.aggregate_id
-    provider_id = as_uuid(data.get("provider_id")) or envelope.provider_id
-    if provider_id is None:
-        return
-    if envelope.type == "service.archived" or data.get("active") is False or data.get("archived"):
-        archived_at: str | None = (
-            parse_instant(data.get("archived_at")) or envelope.occurred_at
-        ).isoformat()
-    elif data.get("active") is True or data.get("archived") is False:
-        archived_at = ""  # stated: not archived
-    else:
-        archived_at = None  # not stated
-    recurrence = data.get("recurrence") if isinstance(data.get("recurrence"), dict) else None
-    starts_at = parse_instant(data.get("starts_at"))
+async def record_service_event(
+    session: AsyncSession, envelope: EventEnvelope, data: ServiceData
+) -> None:
+    """Keep what counts a service's seats; archived from the first event that says so
+    (``service.archived`` or ``active: false``) until a newer one says it is active."""
+    archived = envelope.type == SERVICE_ARCHIVED.name or not data.active
     values = await _merge_row(
         session,
         services,
         "service_id",
-        service_id,
+        data.id,
         envelope.aggregate_version,
         {
-            "name": data.get("name"),
-            "kind": data.get("kind") or data.get("service_kind"),
-            "capacity": as_int(data.get("capacity")),
-            "duration_minutes": as_int(data.get("duration_minutes")),
-            "starts_at": starts_at.isoformat() if starts_at else None,
-            "recurrence": recurrence,
-            "archived_at": archived_at,
+            "name": data.name,
+            "kind": data.kind,
+            "capacity": data.capacity,
+            "duration_minutes": data.duration_minutes,
+            "starts_at": iso_instant(data.starts_at),
+            "recurrence": data.recurrence.model_dump(mode="json") if data.recurrence else None,
+            "archived_at": iso_instant(envelope.occurred_at) if archived else "",
         },
-        {"provider_id": provider_id, "capacity": 1},
+        {"provider_id": data.provider_id, "capacity": 1},
     )
     await session.execute(
         sa.update(services)
-        .where(services.c.service_id == service_id)
+        .where(services.c.service_id == data.id)
         .values(
             name=values.get("name"),
             kind=values.get("kind"),

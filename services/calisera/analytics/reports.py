@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from calisera.analytics.capacity import ServiceOffer, provider_hours
 from calisera.analytics.contributions import LEAD_TIME_BUCKETS
 from calisera.analytics.customers import CustomerBooking, CustomerMix, customer_mix
-from calisera.analytics.event_values import zone
+from calisera.analytics.instants import zone
 from calisera.analytics.models import bookings, daily_buckets, daily_stats, providers, services
 from calisera.analytics.totals import (
     INTERVALS,

@@ -1,12 +1,11 @@
-"""Tolerant readings of event fields: instants, ids, counts and zones.
+"""Instants, provider-local days and zones as analytics reads them.
 
-Analytics never rejects an event for a missing or malformed optional field: a value
-it cannot read is ``None`` (or UTC for a zone), and the event still counts.
+Stored observations keep instants as RFC 3339 strings in UTC; a zone analytics does
+not know (a newer tz database elsewhere) counts as UTC rather than failing an event.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,13 +44,6 @@ def iso_instant(value: Any) -> str | None:
     return parsed.isoformat() if parsed else None
 
 
-def parse_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def local_day(instant: datetime, tz: str | None) -> date:
     return instant.astimezone(zone(tz)).date()
 
@@ -59,19 +51,3 @@ def local_day(instant: datetime, tz: str | None) -> date:
 def minutes_between(start: datetime, end: datetime) -> int:
     """Elapsed minutes (in UTC: Python subtracts same-zone datetimes by wall clock)."""
     return int((end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() // 60)
-
-
-def as_uuid(value: Any) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def as_int(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
