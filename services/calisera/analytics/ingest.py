@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets as random_secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -201,14 +201,17 @@ async def _merge_row(
     key_value: uuid.UUID,
     version: int,
     updates: Mapping[str, Any],
-    base: Mapping[str, Any],
-) -> dict[str, Any]:
+    *,
+    base: Mapping[str, Any] | None = None,
+    columns: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> None:
     """Merge ``updates`` stated at ``version`` into the row's per-field versions (under a
-    row lock) and return the merged values: each field keeps the value of the newest
-    event that stated it, whatever the arrival order."""
+    row lock) and write the merged values to their columns (through ``columns`` when
+    they need converting): each field keeps the value of the newest event that stated
+    it, whatever the arrival order."""
     await session.execute(
         insert(table)
-        .values({key: key_value, "version": 0, "fields": {}, **base})
+        .values({key: key_value, "version": 0, "fields": {}, **(base or {})})
         .on_conflict_do_nothing()
     )
     stored = await session.scalar(
@@ -219,27 +222,24 @@ async def _merge_row(
     await session.execute(
         sa.update(table)
         .where(table.c[key] == key_value)
-        .values(version=sa.func.greatest(table.c.version, version), fields=fields)
+        .values(
+            version=sa.func.greatest(table.c.version, version),
+            fields=fields,
+            **(columns(values) if columns else {name: values.get(name) for name in updates}),
+        )
     )
-    return values
 
 
 async def record_provider_event(
     session: AsyncSession, envelope: EventEnvelope, data: ProviderData
 ) -> None:
-    values = await _merge_row(
+    await _merge_row(
         session,
         providers,
         "provider_id",
         data.id,
         envelope.aggregate_version,
         {"name": data.name, "timezone": data.timezone},
-        {},
-    )
-    await session.execute(
-        sa.update(providers)
-        .where(providers.c.provider_id == data.id)
-        .values(name=values.get("name"), timezone=values.get("timezone"))
     )
 
 
@@ -248,21 +248,13 @@ async def record_availability(
 ) -> None:
     """Keep the latest full availability document (weekly, overrides, time off, zone):
     the event's data as JSON, read back by :func:`calisera.analytics.capacity.provider_hours`."""
-    provider_id = envelope.provider_id or envelope.aggregate_id
-    document = data.model_dump(mode="json")
-    values = await _merge_row(
+    await _merge_row(
         session,
         providers,
         "provider_id",
-        provider_id,
+        envelope.provider_id or envelope.aggregate_id,
         envelope.aggregate_version,
-        {"availability": document, "timezone": data.timezone},
-        {},
-    )
-    await session.execute(
-        sa.update(providers)
-        .where(providers.c.provider_id == provider_id)
-        .values(availability=values.get("availability"), timezone=values.get("timezone"))
+        {"availability": data.model_dump(mode="json"), "timezone": data.timezone},
     )
 
 
@@ -272,7 +264,7 @@ async def record_service_event(
     """Keep what counts a service's seats; archived from the first event that says so
     (``service.archived`` or ``active: false``) until a newer one says it is active."""
     archived = envelope.type == SERVICE_ARCHIVED.name or not data.active
-    values = await _merge_row(
+    await _merge_row(
         session,
         services,
         "service_id",
@@ -287,18 +279,18 @@ async def record_service_event(
             "recurrence": data.recurrence.model_dump(mode="json") if data.recurrence else None,
             "archived_at": iso_instant(envelope.occurred_at) if archived else "",
         },
-        {"provider_id": data.provider_id, "capacity": 1},
+        base={"provider_id": data.provider_id, "capacity": 1},
+        columns=_service_columns,
     )
-    await session.execute(
-        sa.update(services)
-        .where(services.c.service_id == data.id)
-        .values(
-            name=values.get("name"),
-            kind=values.get("kind"),
-            capacity=max(1, values.get("capacity") or 1),
-            duration_minutes=values.get("duration_minutes"),
-            starts_at=parse_instant(values.get("starts_at")),
-            recurrence=values.get("recurrence"),
-            archived_at=parse_instant(values.get("archived_at") or None),
-        )
-    )
+
+
+def _service_columns(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": values.get("name"),
+        "kind": values.get("kind"),
+        "capacity": max(1, values.get("capacity") or 1),
+        "duration_minutes": values.get("duration_minutes"),
+        "starts_at": parse_instant(values.get("starts_at")),
+        "recurrence": values.get("recurrence"),
+        "archived_at": parse_instant(values.get("archived_at") or None),
+    }
