@@ -104,18 +104,19 @@ async def test_every_booking_event_the_model_builds_becomes_a_booking_fact(
     assert fact.customer_key and data.customer.email not in str(tuple(fact))
 
 
+PROVIDERS_EVENTS: list[tuple[EventType[Any], type[ModelFactory[Any]]]] = [
+    (PROVIDER_CREATED, ProviderDataFactory),
+    (PROVIDER_UPDATED, ProviderDataFactory),
+    (PROVIDER_DELETED, ProviderDataFactory),
+    (SERVICE_CREATED, ServiceDataFactory),
+    (SERVICE_UPDATED, ServiceDataFactory),
+    (SERVICE_ARCHIVED, ServiceDataFactory),
+    (AVAILABILITY_UPDATED, AvailabilityDataFactory),
+]
+
+
 @pytest.mark.parametrize(
-    ("event_type", "factory"),
-    [
-        (PROVIDER_CREATED, ProviderDataFactory),
-        (PROVIDER_UPDATED, ProviderDataFactory),
-        (PROVIDER_DELETED, ProviderDataFactory),
-        (SERVICE_CREATED, ServiceDataFactory),
-        (SERVICE_UPDATED, ServiceDataFactory),
-        (SERVICE_ARCHIVED, ServiceDataFactory),
-        (AVAILABILITY_UPDATED, AvailabilityDataFactory),
-    ],
-    ids=lambda v: v.name if isinstance(v, EventType) else "",
+    ("event_type", "factory"), PROVIDERS_EVENTS, ids=[t.name for t, _ in PROVIDERS_EVENTS]
 )
 async def test_every_providers_event_the_model_builds_is_kept_and_the_dashboard_answers(
     event_type: EventType[Any],
