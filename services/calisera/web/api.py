@@ -6,7 +6,8 @@ services through their public HTTP contract (:mod:`calisera.web.clients`). Scree
 :mod:`~calisera.web.booking_pages` (provider page, picker, form),
 :mod:`~calisera.web.manage_pages` (one booking's confirmation, cancel, reschedule),
 :mod:`~calisera.web.console_pages` (provider console, static assets); what they share
-(error pages, security headers, the clients state) is :mod:`~calisera.web.pages`.
+(error pages, security headers, the clients state) is :mod:`~calisera.web.pages`. The
+Backend-for-Frontend of the console and apps is :mod:`~calisera.web.bff` (JSON, not pages).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.web import booking_pages, console_pages, manage_pages
+from calisera.web import bff, booking_pages, console_pages, manage_pages
 from calisera.web.clients import BookingsClient, ListingClient, ProvidersClient
 from calisera.web.pages import WebClients
 
@@ -38,6 +39,6 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
 
 spec = ServiceSpec(
     name="web",
-    routers=[booking_pages.router, manage_pages.router, console_pages.router],
-    lifespan=lifespan,
+    routers=[booking_pages.router, manage_pages.router, console_pages.router, bff.router],
+    lifespan=bff.with_bff(lifespan),
 )
