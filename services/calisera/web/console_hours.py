@@ -3,6 +3,7 @@ time off) and the one-tap "block the next N hours"."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -45,10 +46,28 @@ def _hours(
         weekdays=hours_form.WEEKDAYS,
         block_choices=BLOCK_CHOICES,
         errors=errors or {},
+        alerts=_sections(errors or {}),
         values=values or {},
         nonce=new_nonce(),
         status_code=422 if errors else 200,
     )
+
+
+def _section_field(part: str, field: str) -> str:
+    """``time_off[3].end`` -> ``time_off.end``; a whole-entry error sits on its first field."""
+    name = re.sub(rf"^{part}\[\d+\]", part, field)
+    if name in (part, ""):
+        return f"{part}.{'date' if part == 'overrides' else 'start'}"
+    return name
+
+
+def _sections(errors: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Each form's errors, for the alert at its top."""
+    parts: dict[str, dict[str, str]] = {"weekly": {}, "overrides": {}, "time_off": {}}
+    for field, message in errors.items():
+        part = next((p for p in ("overrides", "time_off") if field.startswith(p)), "weekly")
+        parts[part][field] = message
+    return parts
 
 
 async def _load(api: ConsoleApi) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -94,11 +113,7 @@ async def _add(
     try:
         await api.send("PUT", "providers", path, {**availability, part: [*others, item]})
     except InvalidInput as exc:
-        prefix = f"{part}[{len(others)}]."
-        errors = {
-            (f"{part}.{k[len(prefix) :]}" if k.startswith(prefix) else k): v
-            for k, v in field_errors(exc).items()
-        }
+        errors = {_section_field(part, k): v for k, v in field_errors(exc).items()}
         return _hours(provider, availability, errors=errors, values=form)
     return redirect(f"/console/hours?saved={part}")
 
