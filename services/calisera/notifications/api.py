@@ -56,6 +56,8 @@ async def add_push_subscription(
     platform: PlatformDep,
     principal: CurrentPrincipal,
 ) -> PushSubscriptionOut:
+    """Subscribe a device; repeating it refreshes its keys. An endpoint subscribed for
+    another provider is refused with 409 ``push-endpoint-taken``: it stays theirs."""
     await require_owner(platform, principal, provider_id)
     async with session.begin():
         sub_id = await service.subscribe(
@@ -126,7 +128,7 @@ async def list_deliveries(
     platform: PlatformDep,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DeliveryPage:
     """The delivery log: every message for this provider's bookings, newest first."""
     await require_owner(platform, principal, provider_id)

@@ -4,20 +4,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+
+from calisera.core.text import SingleLine, refuse_control_characters
+
+
+def _printable_url(value: Any) -> Any:
+    """pydantic would percent-encode a NUL in a URL's path; refuse it instead (422)."""
+    return refuse_control_characters(value) if isinstance(value, str) else value
+
+
+PushEndpoint = Annotated[HttpUrl, BeforeValidator(_printable_url), Field(max_length=2048)]
+"""The push service's URL for one browser (a capability: unguessable, one per device)."""
 
 
 class PushKeys(BaseModel):
-    p256dh: str = Field(min_length=16, max_length=256)
-    auth: str = Field(min_length=8, max_length=64)
+    p256dh: Annotated[str, SingleLine(256, min_length=16)]
+    auth: Annotated[str, SingleLine(64, min_length=8)]
 
 
 class PushSubscriptionIn(BaseModel):
     """The browser's ``PushSubscription.toJSON()``."""
 
-    endpoint: HttpUrl
+    endpoint: PushEndpoint
     keys: PushKeys
 
 
@@ -27,7 +38,7 @@ class PushSubscriptionOut(BaseModel):
 
 
 class PushUnsubscribe(BaseModel):
-    endpoint: HttpUrl
+    endpoint: PushEndpoint
 
 
 class VapidPublicKey(BaseModel):

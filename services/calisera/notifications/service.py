@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.consumers import WorkerContext
+from calisera.core.errors import Conflict
 from calisera.core.events import EventEnvelope
 from calisera.core.ical import booking_ics
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, unseal
@@ -648,18 +649,38 @@ async def vapid_key_pair(session: AsyncSession) -> tuple[str, str]:
 # --- push subscriptions and the delivery log --------------------------------------------
 
 
+class PushEndpointTaken(Conflict):
+    """The endpoint is subscribed for another provider: a subscription belongs to the
+    provider it was made for, and only that provider's owner (or the admin) removes it."""
+
+    slug, title = "push-endpoint-taken", "This push endpoint belongs to another provider"
+
+
 async def subscribe(
     session: AsyncSession, provider_id: uuid.UUID, endpoint: str, p256dh: str, auth: str
 ) -> uuid.UUID:
-    values = {"provider_id": provider_id, "p256dh": p256dh, "auth": auth}
+    """Subscribe (or refresh the keys of) ``endpoint`` for ``provider_id``.
+
+    The upsert only updates a row of the same provider, in one statement, so two tenants
+    racing for one endpoint cannot move it between them; the loser gets a 409.
+    """
+    values = {"p256dh": p256dh, "auth": auth}
     row = (
         await session.execute(
             insert(push_subscriptions)
-            .values(id=uuid.uuid4(), endpoint=endpoint, **values)
-            .on_conflict_do_update(index_elements=["endpoint"], set_=values)
+            .values(id=uuid.uuid4(), endpoint=endpoint, provider_id=provider_id, **values)
+            .on_conflict_do_update(
+                index_elements=["endpoint"],
+                set_=values,
+                where=push_subscriptions.c.provider_id == provider_id,
+            )
             .returning(push_subscriptions.c.id)
         )
-    ).one()
+    ).first()
+    if row is None:
+        raise PushEndpointTaken(
+            "This browser is subscribed for another provider; unsubscribe it there first."
+        )
     return uuid.UUID(str(row.id))
 
 

@@ -101,3 +101,73 @@ async def test_deliveries_rejects_a_forged_cursor(client, admin_headers):
 async def test_dev_mailbox_is_served_on_this_machine(client, path):
     response = await client.get(path)
     assert response.status_code == 200
+
+
+async def test_another_tenant_cannot_take_over_a_push_subscription(
+    client, admin_headers, auth_headers, database_url
+):
+    from tests.integration.pipeline.conftest import query
+
+    first = await _provider(client, admin_headers, owner="ana@example.com")
+    second = await _provider(client, admin_headers, owner="mallory@example.com")
+    body = {"endpoint": "https://push.example.test/send/shared", "keys": _browser_keys()}
+    ana, mallory = auth_headers("ana@example.com"), auth_headers("mallory@example.com")
+    base = "/api/v1/notifications/providers/{}/push-subscriptions"
+    created = await client.post(base.format(first), json=body, headers=ana)
+    assert created.status_code == 201, created.text
+
+    stolen = {**body, "keys": _browser_keys()}
+    taken = await client.post(base.format(second), json=stolen, headers=mallory)
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["type"].endswith("/push-endpoint-taken")
+    removed = await client.request(
+        "DELETE", base.format(second), json={"endpoint": body["endpoint"]}, headers=mallory
+    )
+    assert removed.status_code == 204  # harmless: nothing of hers to remove
+    rows = query(
+        database_url,
+        "SELECT provider_id::text, p256dh FROM notifications.push_subscriptions "
+        "WHERE endpoint = %s",
+        body["endpoint"],
+    )
+    assert rows == [(first, body["keys"]["p256dh"])]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"endpoint": "https://push.example.test/a\u0000b"}, "endpoint"),
+        ({"keys": {"p256dh": "A" * 20 + "\u0000", "auth": "0123456789"}}, "keys.p256dh"),
+        ({"keys": {"p256dh": "A" * 40, "auth": "01234\u000156789"}}, "keys.auth"),
+    ],
+)
+async def test_control_characters_in_a_push_subscription_are_422_naming_the_field(
+    client, admin_headers, auth_headers, body, field
+):
+    provider_id = await _provider(client, admin_headers)
+    valid = {"endpoint": "https://push.example.test/send/ok", "keys": _browser_keys()}
+    response = await client.post(
+        f"/api/v1/notifications/providers/{provider_id}/push-subscriptions",
+        json={**valid, **body},
+        headers=auth_headers("owner@example.com"),
+    )
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_control_characters_in_an_unsubscribe_or_cursor_are_422(client, admin_headers):
+    provider_id = str(uuid.uuid4())
+    base = f"/api/v1/notifications/providers/{provider_id}"
+    gone = await client.request(
+        "DELETE",
+        f"{base}/push-subscriptions",
+        json={"endpoint": "https://push.example.test/\u0000"},
+        headers=admin_headers,
+    )
+    assert gone.status_code == 422
+    assert gone.json()["errors"][0]["field"] == "endpoint"
+    bad = await client.get(
+        f"{base}/deliveries", params={"cursor": "a\u0000b"}, headers=admin_headers
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"].endswith("cursor")
