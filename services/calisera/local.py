@@ -98,6 +98,8 @@ def local_settings(settings: Settings, *, base_url: str | None = None) -> Settin
     default_public = Settings.model_fields["public_url"].default
     if base_url and settings.public_url == default_public:
         update["public_url"] = base_url
+    if not settings.smtp_url:
+        update["dev_mailbox"] = True  # e-mail stays on this machine (children inherit it)
     if settings.admin_token is None:
         update["admin_token"] = load_or_create_secret(data_dir / "admin-token")
     if settings.jwt_private_key is None and not settings.jwt_public_keys:

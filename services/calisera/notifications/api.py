@@ -3,6 +3,7 @@ log, and the development mailbox."""
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Annotated
 
@@ -159,18 +160,22 @@ async def list_deliveries(
     )
 
 
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else None
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-async def _mailbox(
-    request: Request, platform: Platform, principal: Principal, session: SessionDep
-) -> Mailbox:
-    if platform.settings.smtp_url:
-        raise NotFound("The development mailbox is off: e-mail goes to CALISERA_SMTP_URL.")
-    client_host = request.client.host if request.client else None
-    if not principal.is_admin and client_host not in LOOPBACK:
-        # It shows every customer's mail: the admin, or a browser on this very machine.
-        raise Forbidden("The development mailbox is for this machine (or the admin token).")
+async def _mailbox(request: Request, platform: Platform, session: SessionDep) -> Mailbox:
+    """Every customer's mail, manage links included: only ``calisera up`` keeps it (the
+    ``dev_mailbox`` setting), and only a browser on that very machine may read it; a
+    request from any other address is refused, whatever credentials it carries."""
+    if not platform.settings.dev_mailbox:
+        raise NotFound("There is no development mailbox: it exists only under `calisera up`.")
+    if not _loopback(request):
+        raise Forbidden("The development mailbox is served to this machine only.")
     async with session.begin():
         rows = (
             await session.execute(
@@ -193,18 +198,16 @@ async def _mailbox(
 
 
 @router.get("/dev/mailbox", response_model=Mailbox)
-async def mailbox_json(
-    request: Request, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
-) -> Mailbox:
-    """E-mail the platform would have sent (only without ``CALISERA_SMTP_URL``)."""
-    return await _mailbox(request, platform, principal, session)
+async def mailbox_json(request: Request, session: SessionDep, platform: PlatformDep) -> Mailbox:
+    """E-mail ``calisera up`` kept instead of sending (no ``CALISERA_SMTP_URL``)."""
+    return await _mailbox(request, platform, session)
 
 
 @router.get("/dev/mailbox.html", response_class=HTMLResponse)
 async def mailbox_html(
-    request: Request, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, platform: PlatformDep
 ) -> HTMLResponse:
-    box = await _mailbox(request, platform, principal, session)
+    box = await _mailbox(request, platform, session)
     template = service.templates().get_template("mailbox.html.j2")
     return HTMLResponse(template.render(messages=box.items))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from calisera.core.consumers import Consumer, WorkerContext
 from calisera.core.events import EventEnvelope
 from calisera.core.settings import Settings
@@ -17,15 +19,18 @@ async def _send_now(ctx: WorkerContext, event: EventEnvelope) -> None:
 async def _sweep(ctx: WorkerContext) -> None:
     """Every few seconds in each worker: due reminders, retries, expired send leases."""
     async with ctx.sessionmaker() as session, session.begin():
-        await service.sweep_reminders(session)
+        await service.sweep_reminders(session, email=ctx.settings.email_enabled)
     await service.send_pending(ctx)
 
 
 def consumer(settings: Settings) -> Consumer:
+    async def handle(session: AsyncSession, event: EventEnvelope) -> None:
+        await service.handle_event(session, event, email=settings.email_enabled)
+
     return Consumer(
         name="notifications",
         event_types=("booking.*", "provider.created", "provider.updated"),
-        handle=service.handle_event,
+        handle=handle,
         processed=processed_events,
         after_commit=_send_now,
         periodic=_sweep,

@@ -146,8 +146,12 @@ async def put_settings(
 # --- handling events ----------------------------------------------------------------
 
 
-async def handle_event(session: AsyncSession, event: EventEnvelope) -> None:
-    """Record what ``event`` means for people; runs inside the consumer's transaction."""
+async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bool) -> None:
+    """Record what ``event`` means for people; runs inside the consumer's transaction.
+
+    ``email`` is False when e-mail is off (no SMTP URL and no development mailbox): then
+    no e-mail is planned at all, so nothing waits, fails or is stored for it.
+    """
     if event.type in ("provider.created", "provider.updated"):
         await _remember_provider(session, event)
         return
@@ -177,12 +181,12 @@ async def handle_event(session: AsyncSession, event: EventEnvelope) -> None:
         payload["provider_name"] = provider.name
     customer = data.get("customer") or {}
     planned: list[tuple[str, str, str]] = []  # (channel, recipient, template)
-    if customer.get("email"):
+    if email and customer.get("email"):
         planned.append(("email", customer["email"], "customer"))
     if prefs.sms_customer and customer.get("phone"):
         planned.append(("sms", customer["phone"], "customer"))
     owner_email = data.get("provider_email") or (provider.owner_email if provider else None)
-    if prefs.email_provider and owner_email:
+    if email and prefs.email_provider and owner_email:
         planned.append(("email", owner_email, "provider"))
     if prefs.push_provider:
         endpoints = await session.scalars(
@@ -308,7 +312,9 @@ async def _reschedule_reminders(
         await session.execute(insert(reminders).values(rows).on_conflict_do_nothing())
 
 
-async def sweep_reminders(session: AsyncSession, now: datetime | None = None) -> int:
+async def sweep_reminders(
+    session: AsyncSession, now: datetime | None = None, *, email: bool = True
+) -> int:
     """Turn due reminders into messages; drop those of cancelled or moved bookings."""
     now = now or datetime.now(UTC)
     due = (
@@ -331,7 +337,7 @@ async def sweep_reminders(session: AsyncSession, now: datetime | None = None) ->
             customer = r.payload.get("customer") or {}
             prefs = await get_settings(session, r.provider_id)
             planned = []
-            if customer.get("email"):
+            if email and customer.get("email"):
                 planned.append(("email", customer["email"], "customer"))
             if prefs.sms_customer and customer.get("phone"):
                 planned.append(("sms", customer["phone"], "customer"))
@@ -493,7 +499,10 @@ def sms_text(payload: dict[str, Any], public_url: str) -> str:
 def email_sender(ctx: WorkerContext) -> EmailSender:
     if ctx.settings.smtp_url:
         return SmtpSender(ctx.settings.smtp_url)
-    return DevMailbox(ctx.sessionmaker)
+    if ctx.settings.dev_mailbox:
+        return DevMailbox(ctx.sessionmaker)
+    # Only mail queued before e-mail was turned off gets here; it retries, then is dead.
+    raise DeliveryFailed("e-mail is off: no CALISERA_SMTP_URL")
 
 
 async def send_pending(

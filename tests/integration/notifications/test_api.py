@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import uuid
+from contextlib import asynccontextmanager
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -95,12 +97,42 @@ async def test_deliveries_rejects_a_forged_cursor(client, admin_headers):
     assert bad.status_code == 422
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/notifications/dev/mailbox", "/api/v1/notifications/dev/mailbox.html"]
-)
-async def test_dev_mailbox_is_served_on_this_machine(client, path):
-    response = await client.get(path)
+MAILBOX_PATHS = ["/api/v1/notifications/dev/mailbox", "/api/v1/notifications/dev/mailbox.html"]
+
+
+@asynccontextmanager
+async def _platform(settings, client_address=("127.0.0.1", 50000)):
+    """Every service in one app with ``settings``, called from ``client_address``."""
+    from calisera.assembly import build_app
+
+    application = build_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application, client=client_address)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.mark.parametrize("path", MAILBOX_PATHS)
+async def test_dev_mailbox_is_served_on_this_machine_under_up(settings, path):
+    async with _platform(settings.with_changes(dev_mailbox=True)) as client:
+        response = await client.get(path)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", MAILBOX_PATHS)
+async def test_dev_mailbox_refuses_callers_from_other_addresses_even_the_admin(
+    settings, admin_headers, path
+):
+    remote = ("203.0.113.7", 50000)
+    async with _platform(settings.with_changes(dev_mailbox=True), remote) as client:
+        response = await client.get(path, headers=admin_headers)
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", MAILBOX_PATHS)
+async def test_there_is_no_dev_mailbox_outside_up(client, admin_headers, path):
+    assert (await client.get(path, headers=admin_headers)).status_code == 404
 
 
 async def test_another_tenant_cannot_take_over_a_push_subscription(

@@ -306,3 +306,39 @@ async def test_provider_devices_get_an_encrypted_web_push(worker, http_peer, dat
         database_url, "SELECT status FROM notifications.messages WHERE channel = 'push'"
     )
     assert status == "sent"
+
+
+async def _worker_without_smtp(settings, **changes) -> tuple[WorkerContext, Database]:
+    configured = settings.with_changes(smtp_url=None, **changes)
+    db = Database(configured.database_url, pool_size=2)
+    return WorkerContext(settings=configured, sessionmaker=db.sessionmaker), db
+
+
+async def test_with_email_off_no_email_is_planned_and_nothing_is_stored(settings, database_url):
+    ctx, db = await _worker_without_smtp(settings, dev_mailbox=False)
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+        event = booking_event(start=start, phone="+5511987654321")
+        await handle(ctx, event)
+        async with ctx.sessionmaker() as session, session.begin():
+            await service.sweep_reminders(session, now=start, email=False)
+        await service.send_pending(ctx)
+    finally:
+        await db.dispose()
+    assert query(database_url, "SELECT count(*) FROM notifications.dev_mailbox") == [(0,)]
+    channels = query(database_url, "SELECT DISTINCT channel FROM notifications.messages")
+    assert channels == [("sms",)]  # the SMS still goes out; no e-mail exists anywhere
+
+
+async def test_up_keeps_email_in_the_dev_mailbox(settings, database_url):
+    from calisera.local import local_settings
+
+    up_settings = local_settings(settings)
+    assert up_settings.dev_mailbox is True
+    ctx, db = await _worker_without_smtp(up_settings)
+    try:
+        await handle(ctx, booking_event(email="kept@example.test"))
+    finally:
+        await db.dispose()
+    rows = query(database_url, "SELECT recipient FROM notifications.dev_mailbox")
+    assert ("kept@example.test",) in rows
