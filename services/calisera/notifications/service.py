@@ -16,8 +16,13 @@ Reminders are rows keyed by (booking, booking version, offset); ``booking_state`
 the newest version and status seen per booking, and the sweep sends a reminder only
 when its version is still the booking's current one and the booking is not cancelled.
 
-The manage token is never stored: e-mails link to the booking's manage page; the token
-itself is only in the booking response the customer received.
+Manage links: ``booking.created`` is the only event that carries the customer's manage
+token, sealed (:mod:`calisera.core.sealing`). It is kept as it arrived, still sealed, in
+``manage_tokens`` (one row per booking) even when the event itself is stale, and every
+customer e-mail of the booking (confirmation, reschedule, reminder) unseals it when it
+is rendered; payloads never carry it. A reschedule or reminder e-mail whose booking's
+token has not arrived yet (events out of order) waits for it, at most
+``MANAGE_LINK_WAIT``, then goes without the link. The plain token is never stored.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from calisera.notifications.channels import (
 )
 from calisera.notifications.models import (
     booking_state,
+    manage_tokens,
     messages,
     provider_settings,
     providers,
@@ -85,7 +91,10 @@ BOOKING_KINDS = {
     "booking.rescheduled": "rescheduled",
     "booking.cancelled": "cancelled",
 }
-SECRET_KEYS = frozenset({"manage_token", "token"})
+SECRET_KEYS = frozenset({"manage_token", "token", "manage_token_sealed"})
+MANAGE_LINK_WAIT = timedelta(minutes=2)
+"""How long a reschedule or reminder e-mail waits for a late ``booking.created``'s token."""
+MANAGE_LINK_RETRY = timedelta(seconds=2)
 REMINDER_NAMESPACE = uuid.UUID("6f1c2f63-5c0e-4d1c-9a57-7c1f0b0c0a11")
 
 _templates = jinja2.Environment(
@@ -159,6 +168,10 @@ async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bo
         return
     data = {k: v for k, v in event.data.items() if k not in SECRET_KEYS}
     booking_id = uuid.UUID(str(data.get("booking_id") or event.aggregate_id))
+    sealed = event.data.get("manage_token_sealed")
+    if email and (sealed or event.type == "booking.created"):
+        # Before the staleness check: a late booking.created still brings its token.
+        await _keep_manage_token(session, booking_id, str(sealed) if sealed else None)
     current = await _advance_booking(session, booking_id, event, data)
     kind = BOOKING_KINDS.get(event.type)
     if kind is None:
@@ -213,6 +226,32 @@ async def _remember_provider(session: AsyncSession, event: EventEnvelope) -> Non
         else stmt.on_conflict_do_nothing()
     )
     await session.execute(stmt)
+
+
+async def _keep_manage_token(
+    session: AsyncSession, booking_id: uuid.UUID, sealed: str | None
+) -> None:
+    """Keep the booking's sealed token (None: its ``booking.created`` carried none, there
+    is nothing to wait for), and wake the customer e-mails that waited for it."""
+    kept = (
+        await session.execute(
+            insert(manage_tokens)
+            .values(booking_id=booking_id, sealed=sealed)
+            .on_conflict_do_nothing()
+            .returning(manage_tokens.c.booking_id)
+        )
+    ).first()
+    if kept is not None:
+        await session.execute(
+            messages.update()
+            .where(
+                messages.c.booking_id == booking_id,
+                messages.c.channel == "email",
+                messages.c.template == "customer",
+                messages.c.status == "pending",
+            )
+            .values(next_attempt_at=sa.func.now())
+        )
 
 
 async def _advance_booking(
@@ -388,12 +427,28 @@ class Rendered:
     html: str
 
 
-def customer_manage_token(payload: dict[str, Any], secret: str | None) -> str | None:
-    """The booking's manage token, unsealed from ``booking.created`` data; never stored."""
-    sealed = payload.get("manage_token_sealed")
-    if not sealed or not secret:
-        return None
-    return unseal(secret, MANAGE_TOKEN_PURPOSE, str(sealed))
+@dataclass(frozen=True)
+class ManageLink:
+    arrived: bool
+    """``booking.created`` was seen (with or without a token): nothing more will come."""
+    token: str | None
+
+
+async def manage_link(
+    session: AsyncSession, booking_id: uuid.UUID | None, secret: str | None
+) -> ManageLink:
+    """The booking's manage token, unsealed for rendering one e-mail."""
+    if booking_id is None:
+        return ManageLink(arrived=True, token=None)
+    row = (
+        await session.execute(
+            sa.select(manage_tokens.c.sealed).where(manage_tokens.c.booking_id == booking_id)
+        )
+    ).first()
+    if row is None:
+        return ManageLink(arrived=False, token=None)
+    token = unseal(secret, MANAGE_TOKEN_PURPOSE, row.sealed) if secret and row.sealed else None
+    return ManageLink(arrived=True, token=token)
 
 
 def render(
@@ -401,8 +456,8 @@ def render(
 ) -> Rendered:
     """Subject, plain text and HTML of one message, in the reader's time zone.
 
-    The customer's e-mail links to the manage page with the token when it is known (the
-    confirmation); later messages link to the page, which asks for the first e-mail's link.
+    The customer's e-mail links to the manage page with the booking's token when it is
+    known (see the module docstring); without it the page asks for the e-mail's link.
     """
     customer = payload.get("customer") or {}
     provider_zone = _zone(payload.get("provider_timezone")) or ZoneInfo("UTC")
@@ -547,8 +602,16 @@ async def send_pending(
 
 async def _send_one(ctx: WorkerContext, message: Any) -> bool:
     attempts = message.attempts + 1
+    token = None
+    if message.channel == "email" and message.template == "customer":
+        async with ctx.sessionmaker() as session, session.begin():
+            link = await manage_link(session, message.booking_id, ctx.settings.admin_token_value)
+        if not link.arrived and _waits_for_manage_link(ctx, message):
+            await _wait_for_manage_link(ctx, message)
+            return False
+        token = link.token
     try:
-        await _dispatch(ctx, message)
+        await _dispatch(ctx, message, token)
     except DeliveryFailed as exc:
         dead = attempts >= ctx.settings.delivery_max_attempts
         delay = ctx.settings.retry_base_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
@@ -582,16 +645,35 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
     return True
 
 
-async def _dispatch(ctx: WorkerContext, message: Any) -> None:
+def _waits_for_manage_link(ctx: WorkerContext, message: Any) -> bool:
+    """A reschedule or reminder whose booking's token may still arrive (out of order)."""
+    return (
+        ctx.settings.admin_token_value is not None  # else no booking.created carries one
+        and message.payload.get("kind") in ("rescheduled", "reminder")
+        and message.created_at > datetime.now(UTC) - MANAGE_LINK_WAIT
+    )
+
+
+async def _wait_for_manage_link(ctx: WorkerContext, message: Any) -> None:
+    """Back to pending, the attempt not counted; a late token wakes it at once."""
+    async with ctx.sessionmaker() as session, session.begin():
+        await session.execute(
+            messages.update()
+            .where(messages.c.id == message.id, messages.c.status == "sending")
+            .values(
+                status="pending",
+                attempts=message.attempts,
+                next_attempt_at=sa.func.now() + MANAGE_LINK_RETRY,
+            )
+        )
+    log.info("notification_waits_for_manage_link", message_id=str(message.id))
+
+
+async def _dispatch(ctx: WorkerContext, message: Any, manage_token: str | None) -> None:
     payload: dict[str, Any] = message.payload
     public_url = ctx.settings.public_url
     if message.channel == "email":
-        token = (
-            customer_manage_token(payload, ctx.settings.admin_token_value)
-            if message.template == "customer"
-            else None
-        )
-        rendered = render(message.template, payload, public_url, token)
+        rendered = render(message.template, payload, public_url, manage_token)
         attendee = message.recipient if message.template == "customer" else None
         ics = calendar_file(payload, attendee)
         await email_sender(ctx).send(

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY
 from calisera.core.consumers import WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import new_event
+from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.notifications import service
 from calisera.notifications.consumers import consumer
 from calisera.providers.events import PROVIDER_CREATED, ProviderData
@@ -342,3 +343,103 @@ async def test_up_keeps_email_in_the_dev_mailbox(settings, database_url):
         await db.dispose()
     rows = query(database_url, "SELECT recipient FROM notifications.dev_mailbox")
     assert ("kept@example.test",) in rows
+
+
+def _sealed(ctx: WorkerContext, token: str) -> dict[str, str]:
+    secret = ctx.settings.admin_token_value
+    assert secret
+    return {"manage_token_sealed": seal(secret, MANAGE_TOKEN_PURPOSE, token)}
+
+
+def _manage_link(mail, booking_id: uuid.UUID, token: str) -> str:
+    link = f"https://book.example.test/p/studio-aurora/manage/{booking_id}?token={token}"
+    return link if link in mail.get_body(("plain",)).get_content() else ""
+
+
+async def test_every_customer_email_carries_the_manage_link_in_order(worker, database_url):
+    ctx, mailbox = worker
+    booking_id, token = uuid.uuid4(), "tok-in-order-0123456789"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+    slug = {"provider_slug": "studio-aurora"}
+    created = booking_event(booking_id=booking_id, start=start, extra=_sealed(ctx, token) | slug)
+    await handle(ctx, created)
+    moved = start + timedelta(hours=2)
+    await handle(
+        ctx,
+        booking_event(
+            "booking.rescheduled", booking_id=booking_id, version=2, start=moved, extra=slug
+        ),
+    )
+    async with ctx.sessionmaker() as session, session.begin():
+        await service.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await service.send_pending(ctx)
+    mails = mailbox.to("ana@example.test")
+    assert len(mails) == 4  # confirmation, reschedule, the 24-hour and 1-hour reminders
+    assert all(_manage_link(m, booking_id, token) for m in mails)
+    stored = query(database_url, "SELECT sealed FROM notifications.manage_tokens")
+    assert stored and token not in stored[0][0]  # sealed at rest
+    payloads = query(database_url, "SELECT payload::text FROM notifications.messages")
+    assert all("manage_token_sealed" not in p for (p,) in payloads)
+
+
+async def test_a_late_booking_created_still_gives_later_emails_the_manage_link(worker):
+    ctx, mailbox = worker
+    booking_id, token = uuid.uuid4(), "tok-late-created-0123456789"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+    slug = {"provider_slug": "studio-aurora"}
+    moved = start + timedelta(hours=2)
+    await handle(
+        ctx,
+        booking_event(
+            "booking.rescheduled", booking_id=booking_id, version=2, start=moved, extra=slug
+        ),
+    )
+    assert mailbox.to("ana@example.test") == []  # waits for the token that is on its way
+    late = booking_event(booking_id=booking_id, start=start, extra=_sealed(ctx, token) | slug)
+    await handle(ctx, late)  # stale: no confirmation, but its token is kept
+    await service.send_pending(ctx)
+    [rescheduled] = mailbox.to("ana@example.test")
+    assert str(rescheduled["Subject"]).strip().startswith("Booking moved")
+    assert _manage_link(rescheduled, booking_id, token)
+    async with ctx.sessionmaker() as session, session.begin():
+        await service.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await service.send_pending(ctx)
+    _, *reminders = mailbox.to("ana@example.test")
+    assert len(reminders) == 2
+    for reminder in reminders:
+        assert str(reminder["Subject"]).strip().startswith("Reminder")
+        assert _manage_link(reminder, booking_id, token)
+
+
+async def test_a_token_that_never_comes_delays_the_email_only_for_a_while(worker, database_url):
+    ctx, mailbox = worker
+    booking_id = uuid.uuid4()
+    event = booking_event("booking.rescheduled", booking_id=booking_id, version=2)
+    await handle(ctx, event)
+    assert mailbox.to("ana@example.test") == []
+    query(
+        database_url,
+        "UPDATE notifications.messages SET created_at = now() - interval '3 minutes', "
+        "next_attempt_at = now() WHERE event_id = %s",
+        event.id,
+    )
+    await service.send_pending(ctx)
+    [mail] = mailbox.to("ana@example.test")
+    assert f"/manage/{booking_id}?token=" not in mail.get_body(("plain",)).get_content()
+    [(attempts,)] = query(
+        database_url, "SELECT attempts FROM notifications.messages WHERE event_id = %s", event.id
+    )
+    assert attempts == 1  # the waiting did not count as failed attempts
+
+
+async def test_a_late_booking_created_after_a_cancel_still_records_its_token(worker, database_url):
+    ctx, _ = worker
+    booking_id = uuid.uuid4()
+    await handle(ctx, booking_event("booking.cancelled", booking_id=booking_id, version=2))
+    await handle(ctx, booking_event(booking_id=booking_id, extra=_sealed(ctx, "tok-x" * 5)))
+    rows = query(
+        database_url,
+        "SELECT count(*) FROM notifications.manage_tokens WHERE booking_id = %s",
+        booking_id,
+    )
+    assert rows == [(1,)]
