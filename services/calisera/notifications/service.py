@@ -44,6 +44,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from calisera.bookings.events import BOOKING_CREATED, BOOKING_EVENTS, BookingData
 from calisera.core.consumers import WorkerContext
 from calisera.core.errors import Conflict
 from calisera.core.events import EventEnvelope
@@ -70,6 +71,7 @@ from calisera.notifications.models import (
     reminders,
     vapid_keys,
 )
+from calisera.providers.events import PROVIDER_CREATED, PROVIDER_UPDATED, ProviderData
 
 log = structlog.get_logger("calisera.notifications")
 
@@ -91,10 +93,10 @@ BOOKING_KINDS = {
     "booking.rescheduled": "rescheduled",
     "booking.cancelled": "cancelled",
 }
-SECRET_KEYS = frozenset({"manage_token", "token", "manage_token_sealed"})
 MANAGE_LINK_WAIT = timedelta(minutes=2)
 """How long a reschedule or reminder e-mail waits for a late ``booking.created``'s token."""
 MANAGE_LINK_RETRY = timedelta(seconds=2)
+PROVIDER_EVENTS = {t.name: t for t in (PROVIDER_CREATED, PROVIDER_UPDATED)}
 REMINDER_NAMESPACE = uuid.UUID("6f1c2f63-5c0e-4d1c-9a57-7c1f0b0c0a11")
 
 _templates = jinja2.Environment(
@@ -158,47 +160,49 @@ async def put_settings(
 async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bool) -> None:
     """Record what ``event`` means for people; runs inside the consumer's transaction.
 
-    ``email`` is False when e-mail is off (no SMTP URL and no development mailbox): then
-    no e-mail is planned at all, so nothing waits, fails or is stored for it.
+    The data is parsed with the producer's model (``bookings/events.py``,
+    ``providers/events.py``): an unknown major version raises
+    :class:`~calisera.core.events.UnsupportedEventVersion`, which the worker
+    dead-letters. ``email`` is False when e-mail is off (no SMTP URL and no development
+    mailbox): then no e-mail is planned at all, so nothing waits, fails or is stored.
     """
-    if event.type in ("provider.created", "provider.updated"):
-        await _remember_provider(session, event)
+    if event.type in PROVIDER_EVENTS:
+        await _remember_provider(
+            session, event.aggregate_id, PROVIDER_EVENTS[event.type].parse(event)
+        )
         return
-    if not event.type.startswith("booking."):
-        return
-    data = {k: v for k, v in event.data.items() if k not in SECRET_KEYS}
-    booking_id = uuid.UUID(str(data.get("booking_id") or event.aggregate_id))
-    sealed = event.data.get("manage_token_sealed")
-    if email and (sealed or event.type == "booking.created"):
+    event_type = BOOKING_EVENTS.get(event.type)
+    if event_type is None:
+        return  # a booking event this consumer does not know yet: nothing to tell anyone
+    data = event_type.parse(event)
+    booking_id = data.booking_id
+    if email and (data.manage_token_sealed or event.type == BOOKING_CREATED.name):
         # Before the staleness check: a late booking.created still brings its token.
-        await _keep_manage_token(session, booking_id, str(sealed) if sealed else None)
-    current = await _advance_booking(session, booking_id, event, data)
+        await _keep_manage_token(session, booking_id, data.manage_token_sealed)
+    current = await _advance_booking(session, booking_id, event.aggregate_version, data)
     kind = BOOKING_KINDS.get(event.type)
     if kind is None:
         return
     if not current:
         log.info("stale_event_skipped", event_id=str(event.id), type=event.type)
         return
-    provider_id = uuid.UUID(str(data.get("provider_id") or event.provider_id))
+    provider_id = data.provider_id
     prefs = await get_settings(session, provider_id)
     provider = (
         await session.execute(sa.select(providers).where(providers.c.provider_id == provider_id))
     ).first()
     payload: dict[str, Any] = {
-        **data,
+        **data.model_dump(mode="json", exclude={"manage_token_sealed"}),
         "kind": kind,
         "aggregate_version": event.aggregate_version,
-        "provider_slug": data.get("provider_slug") or (provider.slug if provider else None),
+        "provider_slug": data.provider_slug or (provider.slug if provider else None),
     }
-    if not payload.get("provider_name") and provider is not None:
-        payload["provider_name"] = provider.name
-    customer = data.get("customer") or {}
     planned: list[tuple[str, str, str]] = []  # (channel, recipient, template)
-    if email and customer.get("email"):
-        planned.append(("email", customer["email"], "customer"))
-    if prefs.sms_customer and customer.get("phone"):
-        planned.append(("sms", customer["phone"], "customer"))
-    owner_email = data.get("provider_email") or (provider.owner_email if provider else None)
+    if email and data.customer.email:
+        planned.append(("email", data.customer.email, "customer"))
+    if prefs.sms_customer and data.customer.phone:
+        planned.append(("sms", data.customer.phone, "customer"))
+    owner_email = provider.owner_email if provider else None
     if email and prefs.email_provider and owner_email:
         planned.append(("email", owner_email, "provider"))
     if prefs.push_provider:
@@ -209,23 +213,26 @@ async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bo
         )
         planned.extend(("push", endpoint, "provider") for endpoint in endpoints)
     await _queue(session, event.id, provider_id, booking_id, payload, planned)
-    await _reschedule_reminders(session, booking_id, provider_id, event, payload, prefs, kind)
-
-
-async def _remember_provider(session: AsyncSession, event: EventEnvelope) -> None:
-    data = event.data
-    values = {
-        k: data.get(k)
-        for k in ("slug", "name", "owner_email", "timezone")
-        if data.get(k) is not None
-    }
-    stmt = insert(providers).values(provider_id=event.aggregate_id, **values)
-    stmt = (
-        stmt.on_conflict_do_update(index_elements=["provider_id"], set_=values)
-        if values
-        else stmt.on_conflict_do_nothing()
+    await _reschedule_reminders(
+        session, booking_id, provider_id, event.aggregate_version, payload, prefs, kind
     )
-    await session.execute(stmt)
+
+
+async def _remember_provider(
+    session: AsyncSession, provider_id: uuid.UUID, data: ProviderData
+) -> None:
+    """The provider's slug, name, owner address and zone, for messages about bookings."""
+    values = {
+        "slug": data.slug,
+        "name": data.name,
+        "owner_email": data.owner_email,
+        "timezone": data.timezone,
+    }
+    await session.execute(
+        insert(providers)
+        .values(provider_id=provider_id, **values)
+        .on_conflict_do_update(index_elements=["provider_id"], set_=values)
+    )
 
 
 async def _keep_manage_token(
@@ -255,24 +262,23 @@ async def _keep_manage_token(
 
 
 async def _advance_booking(
-    session: AsyncSession, booking_id: uuid.UUID, event: EventEnvelope, data: dict[str, Any]
+    session: AsyncSession, booking_id: uuid.UUID, version: int, data: BookingData
 ) -> bool:
-    """Keep the newest version seen; False when ``event`` is older than what we know."""
-    status = str(data.get("status") or event.type.split(".", 1)[1])
-    start = datetime.fromisoformat(str(data["start"]))
+    """Keep the newest version seen; False when the event is older than what we know."""
+    status, start = data.status, data.start
     row = (
         await session.execute(
             insert(booking_state)
             .values(
                 booking_id=booking_id,
-                version=event.aggregate_version,
+                version=version,
                 status=status,
                 start_at=start,
             )
             .on_conflict_do_update(
                 index_elements=["booking_id"],
-                set_={"version": event.aggregate_version, "status": status, "start_at": start},
-                where=booking_state.c.version <= event.aggregate_version,
+                set_={"version": version, "status": status, "start_at": start},
+                where=booking_state.c.version <= version,
             )
             .returning(booking_state.c.version)
         )
@@ -317,7 +323,7 @@ async def _reschedule_reminders(
     session: AsyncSession,
     booking_id: uuid.UUID,
     provider_id: uuid.UUID,
-    event: EventEnvelope,
+    version: int,
     payload: dict[str, Any],
     prefs: ProviderSettings,
     kind: str,
@@ -327,7 +333,7 @@ async def _reschedule_reminders(
         .where(
             reminders.c.booking_id == booking_id,
             reminders.c.status == "scheduled",
-            reminders.c.booking_version < event.aggregate_version,
+            reminders.c.booking_version < version,
         )
         .values(status="cancelled")
     )
@@ -338,7 +344,7 @@ async def _reschedule_reminders(
     rows = [
         {
             "booking_id": booking_id,
-            "booking_version": event.aggregate_version,
+            "booking_version": version,
             "offset_minutes": offset,
             "provider_id": provider_id,
             "due_at": start - timedelta(minutes=offset),
