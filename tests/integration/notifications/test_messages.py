@@ -21,7 +21,7 @@ from calisera.core.consumers import WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import new_event
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
-from calisera.notifications import service
+from calisera.notifications import reminders, sending, subscriptions
 from calisera.notifications.consumers import consumer
 from calisera.providers.events import PROVIDER_CREATED, ProviderData
 from tests.integration.pipeline.conftest import booking_event, query
@@ -84,7 +84,7 @@ async def test_duplicate_event_is_one_message(worker):
     event = booking_event(email="once@example.test")
     assert await handle(ctx, event) is True
     assert await handle(ctx, event) is False
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     assert len(mailbox.to("once@example.test")) == 1
 
 
@@ -119,7 +119,7 @@ async def test_smtp_down_is_retried_with_backoff_then_dead_lettered(worker, data
         if status == "dead":
             break
         waits.append(due.total_seconds())
-        await service.send_pending(ctx)
+        await sending.send_pending(ctx)
         while query(
             database_url,
             "SELECT 1 FROM notifications.messages WHERE event_id = %s AND status = 'pending' "
@@ -134,7 +134,7 @@ async def test_smtp_down_is_retried_with_backoff_then_dead_lettered(worker, data
     assert "451" in error
     assert _sample("calisera_notifications_dead_total", {"channel": "email"}) == dead_before + 1
     mailbox.refuse = False
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     assert mailbox.to("down@example.test") == []  # dead stays dead
 
 
@@ -168,8 +168,8 @@ async def test_reminders_follow_reschedules_and_cancellations(worker, database_u
 
     async def sweep(at: datetime) -> None:
         async with ctx.sessionmaker() as session, session.begin():
-            await service.sweep_reminders(session, now=at)
-        await service.send_pending(ctx)
+            await reminders.sweep_reminders(session, now=at)
+        await sending.send_pending(ctx)
 
     def reminders_to(address: str) -> list[Any]:
         return [m for m in mailbox.to(address) if str(m["Subject"]).strip().startswith("Reminder")]
@@ -296,7 +296,7 @@ async def test_provider_devices_get_an_encrypted_web_push(worker, http_peer, dat
     auth = base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("=")
     endpoint = f"http://127.0.0.1:{http_peer.server_address[1]}/push/device-1"
     async with ctx.sessionmaker() as session, session.begin():
-        await service.subscribe(session, provider_id, endpoint, p256dh, auth)
+        await subscriptions.subscribe(session, provider_id, endpoint, p256dh, auth)
     await handle(ctx, booking_event(provider_id=provider_id))
     [request] = http_peer.requests
     assert request["path"] == "/push/device-1"
@@ -322,8 +322,8 @@ async def test_with_email_off_no_email_is_planned_and_nothing_is_stored(settings
         event = booking_event(start=start, phone="+5511987654321")
         await handle(ctx, event)
         async with ctx.sessionmaker() as session, session.begin():
-            await service.sweep_reminders(session, now=start, email=False)
-        await service.send_pending(ctx)
+            await reminders.sweep_reminders(session, now=start, email=False)
+        await sending.send_pending(ctx)
     finally:
         await db.dispose()
     assert query(database_url, "SELECT count(*) FROM notifications.dev_mailbox") == [(0,)]
@@ -371,8 +371,8 @@ async def test_every_customer_email_carries_the_manage_link_in_order(worker, dat
         ),
     )
     async with ctx.sessionmaker() as session, session.begin():
-        await service.sweep_reminders(session, now=moved - timedelta(hours=1))
-    await service.send_pending(ctx)
+        await reminders.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await sending.send_pending(ctx)
     mails = mailbox.to("ana@example.test")
     assert len(mails) == 4  # confirmation, reschedule, the 24-hour and 1-hour reminders
     assert all(_manage_link(m, booking_id, token) for m in mails)
@@ -397,16 +397,16 @@ async def test_a_late_booking_created_still_gives_later_emails_the_manage_link(w
     assert mailbox.to("ana@example.test") == []  # waits for the token that is on its way
     late = booking_event(booking_id=booking_id, start=start, extra=_sealed(ctx, token) | slug)
     await handle(ctx, late)  # stale: no confirmation, but its token is kept
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     [rescheduled] = mailbox.to("ana@example.test")
     assert str(rescheduled["Subject"]).strip().startswith("Booking moved")
     assert _manage_link(rescheduled, booking_id, token)
     async with ctx.sessionmaker() as session, session.begin():
-        await service.sweep_reminders(session, now=moved - timedelta(hours=1))
-    await service.send_pending(ctx)
-    _, *reminders = mailbox.to("ana@example.test")
-    assert len(reminders) == 2
-    for reminder in reminders:
+        await reminders.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await sending.send_pending(ctx)
+    _, *reminder_mails = mailbox.to("ana@example.test")
+    assert len(reminder_mails) == 2
+    for reminder in reminder_mails:
         assert str(reminder["Subject"]).strip().startswith("Reminder")
         assert _manage_link(reminder, booking_id, token)
 
@@ -423,7 +423,7 @@ async def test_a_token_that_never_comes_delays_the_email_only_for_a_while(worker
         "next_attempt_at = now() WHERE event_id = %s",
         event.id,
     )
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     [mail] = mailbox.to("ana@example.test")
     assert f"/manage/{booking_id}?token=" not in mail.get_body(("plain",)).get_content()
     [(attempts,)] = query(
