@@ -568,6 +568,17 @@ async def create_booking(
     ``booking.created`` carries the provider's slug (for links) and, when ``seal_token``
     is given, the manage token sealed for the notifications service (see
     :mod:`calisera.core.sealing`); the database keeps only the token's hash.
+
+    What is checked where: everything bookings owns (busy time, seats, the daily
+    limit) is read after :func:`lock_provider`, so it is exact. ``config`` (hours, time
+    off, suspension, archive: owned by the providers service) is the version
+    revalidated with ``If-None-Match`` at the start of the request, outside the
+    transaction. Re-fetching it under the lock would hold a pooled connection and the
+    provider's lock across a call into providers, whose answer needs a connection of
+    the same pool in ``calisera up``: a storm of one provider's bookings would starve
+    the pool. A change committed after that revalidation is ordered after the booking,
+    which is what it would be had the booking committed a moment earlier: neither a
+    change of hours nor a suspension cancels confirmed bookings.
     """
     service = config.service
     start = request.start.astimezone(now.tzinfo)

@@ -71,9 +71,7 @@ async def test_overlapping_one_to_one_storms_answer_only_201_or_409(
         base = tomorrow_at(6, days=1 + round_)
         starts = [base + timedelta(minutes=15 * i) for i in range(STARTS)]
         bodies = [booking_body(config, starts[i % STARTS]) for i in range(BOOKERS)]
-        responses = await asyncio.gather(
-            *(client.post("/api/v1/bookings", json=b) for b in bodies)
-        )
+        responses = await asyncio.gather(*(client.post("/api/v1/bookings", json=b) for b in bodies))
         statuses.update(r.status_code for r in responses)
         # 12 quarter-hour starts of a 60-minute service: at least three fit, one per hour
         assert sum(r.status_code == 201 for r in responses) >= 3
@@ -120,9 +118,7 @@ async def test_mixed_storm_of_bookings_cancels_and_reschedules_of_all_kinds_neve
             for _ in range(8)
         ]
         calls += [
-            client.post(
-                "/api/v1/bookings", json=booking_body(event, tomorrow_at(17, 30, days=day))
-            )
+            client.post("/api/v1/bookings", json=booking_body(event, tomorrow_at(17, 30, days=day)))
             for _ in range(6)
         ]
         calls.append(
@@ -146,3 +142,42 @@ async def test_mixed_storm_of_bookings_cancels_and_reschedules_of_all_kinds_neve
     assert set(statuses) <= {200, 201, 409}, statuses
     assert _overlapping_busy_time(database_url) == []
     assert _oversold(database_url) == []
+
+
+async def test_concurrent_bookings_on_one_day_respect_the_daily_limit(
+    client, schedules, database_url
+):
+    """The limit is counted under the provider's lock, on rows read after every earlier
+    booking of the provider committed: ten bookers of ten free times, limit two."""
+    config = await schedules.add_service(duration_minutes=30, max_bookings_per_day=2)
+    starts = [tomorrow_at(8 + i) for i in range(10)]
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/bookings", json=booking_body(config, s)) for s in starts)
+    )
+    assert Counter(r.status_code for r in responses) == {201: 2, 422: 8}
+    assert {r.json()["reason"] for r in responses if r.status_code == 422} == {"daily_limit"}
+    assert _rows(database_url, "SELECT count(*) FROM bookings.bookings") == [(2,)]
+
+
+async def test_concurrent_reschedules_onto_one_day_respect_the_daily_limit(
+    client, schedules, admin_headers
+):
+    config = await schedules.add_service(duration_minutes=30, max_bookings_per_day=1)
+    ids = []
+    for days in (2, 3, 4, 5):
+        r = await client.post(
+            "/api/v1/bookings", json=booking_body(config, tomorrow_at(9, days=days))
+        )
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/v1/bookings/{booking_id}/reschedule",
+                json={"start": tomorrow_at(10 + i).isoformat()},
+                headers=admin_headers,
+            )
+            for i, booking_id in enumerate(ids)
+        )
+    )
+    assert Counter(r.status_code for r in responses) == {200: 1, 422: 3}
