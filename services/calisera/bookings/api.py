@@ -52,6 +52,7 @@ class BookingsState:
     """Process-wide objects of the bookings service (``platform.get(BookingsState)``)."""
 
     schedules: service.ScheduleSource
+    idempotency_secret: bytes
 
 
 def _state(platform: Platform) -> BookingsState:
@@ -60,6 +61,20 @@ def _state(platform: Platform) -> BookingsState:
 
 def _schedules(platform: Platform) -> service.ScheduleSource:
     return _state(platform).schedules
+
+
+def _idempotency_key(
+    platform: Platform, operation: str, header: str | None, principal: Principal
+) -> idempotency.IdempotencyKey | None:
+    """The request's Idempotency-Key, scoped to the operation and the caller."""
+    caller = None
+    if principal.is_admin:
+        caller = "admin"
+    elif principal.is_authenticated:
+        caller = f"user:{principal.subject or principal.email}"
+    return idempotency.parse_key(
+        operation, header, principal=caller, secret=_state(platform).idempotency_secret
+    )
 
 
 def _now() -> datetime:
@@ -126,7 +141,7 @@ async def create_booking(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    key = idempotency.parse_key("create", idempotency_key)
+    key = _idempotency_key(platform, "create", idempotency_key, principal)
     now = _now()
     if key is not None:
         stored = await idempotency.claim(
@@ -208,7 +223,7 @@ async def reschedule_booking(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
-    key = idempotency.parse_key(f"reschedule:{booking_id}", idempotency_key)
+    key = _idempotency_key(platform, f"reschedule:{booking_id}", idempotency_key, principal)
     now = _now()
     if key is not None:
         stored = await idempotency.claim(
@@ -373,7 +388,8 @@ async def _purge_idempotency_keys(platform: Platform) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
     client = ProvidersClient(platform)
-    platform.provide(BookingsState(schedules=client))
+    secret = idempotency.lookup_secret(platform.settings.admin_token_value)
+    platform.provide(BookingsState(schedules=client, idempotency_secret=secret))
     purger = asyncio.create_task(_purge_idempotency_keys(platform))
     try:
         yield
