@@ -73,8 +73,8 @@ async def test_overlapping_one_to_one_storms_answer_only_201_or_409(
         bodies = [booking_body(config, starts[i % STARTS]) for i in range(BOOKERS)]
         responses = await asyncio.gather(*(client.post("/api/v1/bookings", json=b) for b in bodies))
         statuses.update(r.status_code for r in responses)
-        # 12 quarter-hour starts of a 60-minute service: at least three fit, one per hour
-        assert sum(r.status_code == 201 for r in responses) >= 3
+        # 12 quarter-hour starts of a 60-minute service: two to three of them fit
+        assert 2 <= sum(r.status_code == 201 for r in responses) <= 3
     assert set(statuses) <= {201, 409}, statuses
     assert _overlapping_busy_time(database_url) == []
 
