@@ -27,3 +27,20 @@ def test_every_error_response_is_problem_json(service: str) -> None:
             if operation.get("requestBody"):
                 assert {"400", "413", "422"} <= set(operation["responses"]), (method, path)
     assert checked or not document["paths"]
+
+
+async def test_405_names_every_method_served_at_the_path() -> None:
+    import httpx
+
+    app = build_app(SETTINGS, ["providers"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.request("OPTIONS", "/api/v1/providers/00000000-0000-0000-0000-000000000001")
+    assert r.status_code == 405
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["allow"] == "GET, PATCH, DELETE"
+
+
+def test_paths_with_ids_document_404_and_credentials_401() -> None:
+    document = build_app(SETTINGS, ["providers"]).openapi()
+    operation = document["paths"]["/api/v1/providers/{provider_id}"]["get"]
+    assert {"401", "403", "404"} <= set(operation["responses"])

@@ -4,8 +4,9 @@ FastAPI documents a 422 ``HTTPValidationError`` as ``application/json``; Caliser
 answers every error as RFC 9457 ``application/problem+json`` (:mod:`calisera.core.errors`).
 Routes declare the problems specific to them with :func:`problem_responses`; the app
 factory adds, through :func:`document_problems`, what any operation can answer: 400
-for a malformed body, 401 where a bearer token is accepted, 413 for an oversized body,
-422 for invalid input and 500/503 for failures of the platform itself.
+for a malformed body, 401/403 where credentials are read, 404 where the path names an
+id, 413 for an oversized body, 422 for invalid input and 500/503 for failures of the
+platform itself.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components.update(components["ProblemDetails"].pop("$defs", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for method in _METHODS:
             operation = path_item.get(method)
             if operation is None:
@@ -101,6 +102,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 content[PROBLEM_MEDIA_TYPE] = {"schema": _REF}
             has_input = bool(operation.get("parameters") or operation.get("requestBody"))
             generic = [500, 503]
+            if path.startswith(("/api/", "/internal/")):
+                generic += [401, 403]  # every such route reads the caller's credentials
+            if "{" in path:
+                generic.append(404)
             if has_input:
                 generic.append(422)
             if operation.get("requestBody"):

@@ -6,9 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    field_validator,
+)
 
-from calisera.core.text import SingleLine, refuse_control_characters
+from calisera.core.text import MultiLine, SingleLine, refuse_control_characters
 
 
 def _printable_url(value: Any) -> Any:
@@ -97,3 +105,13 @@ class MailboxMessage(BaseModel):
 
 class Mailbox(BaseModel):
     items: list[MailboxMessage]
+
+
+class TransactionalEmail(BaseModel):
+    """An e-mail another service asks to have sent now (sign-in links): it goes out
+    through the same channel as booking mail (SMTP, or the development mailbox)."""
+
+    to: EmailStr = Field(max_length=320)
+    subject: Annotated[str, SingleLine(200, min_length=1)]
+    text: Annotated[str, MultiLine(20_000, min_length=1)]
+    html: Annotated[str, MultiLine(100_000, min_length=1)]

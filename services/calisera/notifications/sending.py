@@ -24,11 +24,9 @@ from prometheus_client import Counter
 from calisera.core.consumers import WorkerContext
 from calisera.notifications.channels import (
     DeliveryFailed,
-    DevMailbox,
     Email,
-    EmailSender,
     PushTarget,
-    SmtpSender,
+    email_sender,
     send_push,
     sms_gateway,
 )
@@ -58,15 +56,6 @@ DEAD = Counter(
     "Notifications given up after the last attempt (dead-lettered).",
     ["channel"],
 )
-
-
-def email_sender(ctx: WorkerContext) -> EmailSender:
-    if ctx.settings.smtp_url:
-        return SmtpSender(ctx.settings.smtp_url)
-    if ctx.settings.dev_mailbox:
-        return DevMailbox(ctx.sessionmaker)
-    # Only mail queued before e-mail was turned off gets here; it retries, then is dead.
-    raise DeliveryFailed("e-mail is off: no CALISERA_SMTP_URL")
 
 
 async def send_pending(
@@ -185,7 +174,7 @@ async def _dispatch(ctx: WorkerContext, message: Any, manage_token: str | None) 
         rendered = render(message.template, payload, public_url, manage_token)
         attendee = message.recipient if message.template == "customer" else None
         ics = calendar_file(payload, attendee)
-        await email_sender(ctx).send(
+        await email_sender(ctx.settings, ctx.sessionmaker).send(
             Email(
                 message_id=f"<{message.id}@calisera>",
                 sender=f"{payload.get('provider_name') or 'Calisera'} via Calisera "
