@@ -128,7 +128,7 @@ def test_broker_failure_before_mark_publishes_again(db):
 
 def test_every_schema_with_an_outbox_is_relayed(db):
     query(db, "CREATE SCHEMA extra; CREATE TABLE extra.outbox (LIKE bookings.outbox INCLUDING ALL)")
-    event = booking_event("provider.updated")
+    event = booking_event().model_copy(update={"type": "provider.updated"})
     with_schema = event.model_dump(mode="json")
     query(
         db,
