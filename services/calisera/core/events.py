@@ -10,6 +10,16 @@ from opentelemetry import propagate
 from pydantic import BaseModel, Field
 
 
+class PermanentEventError(Exception):
+    """A consumer can never handle this event, however often it is retried (a version
+    it does not know, data that breaks the contract). The worker dead-letters the
+    delivery at once with this error's text, for ``calisera dlq list`` and ``replay``."""
+
+
+class UnsupportedEventVersion(PermanentEventError):
+    """The event's major version is one the consumer was not written for."""
+
+
 class EventEnvelope(BaseModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str

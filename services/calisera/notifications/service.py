@@ -23,7 +23,6 @@ itself is only in the booking response the customer received.
 from __future__ import annotations
 
 import base64
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +38,7 @@ from prometheus_client import Counter
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from calisera.core.backoff import Backoff
 from calisera.core.consumers import WorkerContext
 from calisera.core.events import EventEnvelope
 from calisera.core.ical import booking_ics
@@ -541,7 +541,7 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
         await _dispatch(ctx, message)
     except DeliveryFailed as exc:
         dead = attempts >= ctx.settings.delivery_max_attempts
-        delay = ctx.settings.retry_base_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
+        delay = Backoff(base=ctx.settings.retry_base_seconds, jitter=0.5).delay(attempts)
         async with ctx.sessionmaker() as session, session.begin():
             await session.execute(
                 messages.update()

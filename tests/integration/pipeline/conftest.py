@@ -210,7 +210,7 @@ class Pipeline:
     relay: Any = None
 
     def env(self) -> dict[str, str]:
-        from calisera.pipeline import process_environment
+        from calisera.processes.supervisor import process_environment
 
         env = process_environment(self.settings)
         env["PYTHONPATH"] = str(ROOT / "services")
@@ -242,7 +242,7 @@ class Pipeline:
 
     def start_relay(self) -> None:
         from calisera.core.queue import create_celery
-        from calisera.pipeline import build_relay
+        from calisera.processes.relay import build_relay
 
         self.relay = build_relay(self.settings, create_celery(self.settings))
         self.relay_thread = threading.Thread(target=self.relay.run, daemon=True)

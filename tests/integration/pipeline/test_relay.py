@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from calisera.core.relay import Relay
+from calisera.processes.relay import Relay
 from tests.integration.pipeline.conftest import (
     booking_event,
     ensure_bookings_outbox,
@@ -213,7 +213,7 @@ def test_relay_process_serves_backlog_and_lag_metrics(db, tmp_path):
 
 def test_old_confirmed_deliveries_and_consumed_broker_rows_are_pruned(db, settings):
     from calisera.core.queue import create_celery
-    from calisera.pipeline import celery_publisher
+    from calisera.processes.relay import celery_publisher
 
     old, open_ = booking_event(), booking_event()
     insert_outbox(db, old, open_)
