@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -68,6 +68,7 @@ class ProcessState:
 
 _state: ProcessState | None = None
 _settings: Settings | None = None
+_consumers: Mapping[str, Consumer] | None = None
 
 
 def process_state() -> ProcessState:
@@ -82,7 +83,7 @@ def process_state() -> ProcessState:
             loop=loop,
             db=db,
             context=WorkerContext(settings=_settings, sessionmaker=db.sessionmaker),
-            consumers=load_consumers(),
+            consumers=dict(_consumers) if _consumers is not None else load_consumers(),
         )
     return _state
 
@@ -179,16 +180,26 @@ def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event
         loop.close()
 
 
-def run_worker(settings: Settings, queue: str, *, concurrency: int, pool: str = "prefork") -> None:
-    """``calisera worker <queue>``: a Celery worker for one consumer queue."""
-    global _settings
-    consumers = load_consumers()
+def run_worker(
+    settings: Settings,
+    queue: str,
+    *,
+    concurrency: int,
+    pool: str = "prefork",
+    consumers: Mapping[str, Consumer] | None = None,
+) -> None:
+    """``calisera worker <queue>``: a Celery worker for one consumer queue.
+
+    ``consumers`` are the services' (:func:`load_consumers`) unless given (a test's).
+    """
+    global _settings, _consumers
+    consumers = load_consumers() if consumers is None else consumers
     if queue not in consumers:
         raise SystemExit(
             f"calisera worker: no consumer for queue {queue!r} "
             f"(available: {', '.join(sorted(consumers)) or 'none'})"
         )
-    _settings = settings
+    _settings, _consumers = settings, consumers
     configure_tracing(f"calisera-worker-{queue}", settings.otel_exporter_otlp_endpoint)
     app = create_celery(settings)
     register_tasks(app)

@@ -216,17 +216,20 @@ class Pipeline:
         env["PYTHONPATH"] = str(ROOT / "services")
         return env
 
-    def start_worker(self, queue: str = "notifications", concurrency: int = 1) -> None:
+    def start_worker(
+        self,
+        queue: str = "notifications",
+        concurrency: int = 1,
+        *,
+        command: tuple[str, ...] | None = None,
+    ) -> None:
+        """``calisera worker <queue>``, or another worker ``command`` (``python -m ...``)."""
         log = (self.tmp / f"worker-{len(self.workers)}.log").open("ab")
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "calisera.cli",
-                "worker",
-                queue,
-                "--concurrency",
-                str(concurrency),
+                *(command or ("calisera.cli", "worker", queue, "--concurrency", str(concurrency))),
             ],
             cwd=ROOT,
             env=self.env(),
