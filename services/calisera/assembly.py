@@ -15,6 +15,8 @@ from calisera.core.app import create_app
 from calisera.core.database import Database
 from calisera.core.platform import ServiceSpec
 from calisera.core.settings import SERVICE_NAMES, Settings
+from calisera.listing.client import remote_invalidation
+from calisera.providers.client import provider_owners
 
 
 def service_spec(name: str) -> ServiceSpec:
@@ -48,4 +50,9 @@ def build_app(
 ) -> FastAPI:
     """One app serving ``services`` (default: all of them, as ``calisera up`` does)."""
     names = list(services) if services else available_services()
-    return create_app([service_spec(n) for n in names], settings, database=database)
+    return create_app(
+        [service_spec(n) for n in names],
+        settings,
+        database=database,
+        peers=[provider_owners, remote_invalidation],
+    )

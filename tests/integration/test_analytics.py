@@ -573,7 +573,7 @@ async def test_providers_outbox_events_feed_hours_and_seats_and_only_the_owner_s
         params=week,
         headers=auth_headers("someone@example.com"),
     )
-    assert stranger.status_code == 403
+    assert stranger.status_code == 404
     unknown = await client.get(
         f"/api/v1/analytics/providers/{uuid.uuid4()}/heatmap",
         headers=auth_headers("owner@example.com"),

@@ -6,9 +6,7 @@ at most 366 days).
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -18,37 +16,18 @@ from calisera.analytics import service
 from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import Forbidden
+from calisera.core.ownership import authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.providers.client import ProvidersClient
 
 router = APIRouter(prefix="/api/v1/analytics/providers/{provider_id}", tags=["analytics"])
 
 From = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
 To = Annotated[date | None, Query(alias="to", description="Last day, inclusive.")]
 
-STATE_KEY = "analytics"
-
-
-async def fetch_provider(platform: Platform, provider_id: uuid.UUID) -> dict[str, Any]:
-    """The provider as the providers service knows it (``owner_email``...): the one place
-    analytics depends on the providers service. Raises NotFound for unknown providers."""
-    state = platform.state.setdefault(STATE_KEY, {})
-    client = state.get("providers_client")
-    if client is None:
-        client = state["providers_client"] = ProvidersClient(platform)
-    provider: dict[str, Any] = await client.get_provider(provider_id)
-    return provider
-
 
 async def authorize(platform: Platform, principal: Principal, provider_id: uuid.UUID) -> None:
-    """Admins see every provider; a signed-in user only the providers they own."""
-    principal.require_authenticated()
-    if principal.is_admin:
-        return
-    provider = await fetch_provider(platform, provider_id)
-    if not principal.owns(provider.get("owner_email"), provider.get("owner_subject")):
-        raise Forbidden("Only the provider's owner may see its analytics.")
+    """Admins see every provider; a signed-in user only the providers they own (else 404)."""
+    await authorize_provider(platform.owners, principal, provider_id)
 
 
 async def _period(
@@ -138,14 +117,4 @@ async def get_customers(
         return await service.customer_report(session, provider_id, period)
 
 
-@contextlib.asynccontextmanager
-async def lifespan(platform: Platform) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        client = platform.state.get(STATE_KEY, {}).pop("providers_client", None)
-        if client is not None:
-            await client.aclose()
-
-
-spec = ServiceSpec(name="analytics", routers=[router], schema="analytics", lifespan=lifespan)
+spec = ServiceSpec(name="analytics", routers=[router], schema="analytics")

@@ -32,9 +32,9 @@ def configured_secret(settings: Settings) -> bytes | None:
     return None
 
 
-def consumer(settings: Settings | None = None) -> Consumer:
-    """The ``analytics`` consumer; ``settings`` defaults to the process environment."""
-    secret = configured_secret(settings if settings is not None else Settings())
+def consumer(settings: Settings) -> Consumer:
+    """The ``analytics`` consumer, configured from the worker's ``settings``."""
+    secret = configured_secret(settings)
 
     async def handle(session: AsyncSession, envelope: EventEnvelope) -> None:
         if envelope.type.startswith("booking."):

@@ -37,7 +37,6 @@ from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
-from calisera.listing.client import invalidate_provider
 from calisera.providers.client import ProvidersClient
 
 router = APIRouter(tags=["bookings"])
@@ -49,14 +48,13 @@ IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 @dataclass
 class BookingsState:
-    """Process-wide objects of the bookings service (``platform.state["bookings"]``)."""
+    """Process-wide objects of the bookings service (``platform.get(BookingsState)``)."""
 
     schedules: service.ScheduleSource
 
 
 def _state(platform: Platform) -> BookingsState:
-    state: BookingsState = platform.state["bookings"]
-    return state
+    return platform.get(BookingsState)
 
 
 def _schedules(platform: Platform) -> service.ScheduleSource:
@@ -65,11 +63,6 @@ def _schedules(platform: Platform) -> service.ScheduleSource:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def _invalidate_listing(platform: Platform, provider_id: uuid.UUID) -> None:
-    """Listing must not offer what was just booked (or keep hiding what was freed)."""
-    await invalidate_provider(platform, provider_id)
 
 
 async def _actor(
@@ -161,7 +154,6 @@ async def create_booking(
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
         raise
-    await _invalidate_listing(platform, config.provider_id)
     return JSONResponse(payload, status_code=201)
 
 
@@ -199,7 +191,6 @@ async def cancel_booking(
             reason=body.reason if body else None,
             config=config,
         )
-    await _invalidate_listing(platform, row.provider_id)
     return result
 
 
@@ -238,7 +229,6 @@ async def reschedule_booking(
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
         raise
-    await _invalidate_listing(platform, row.provider_id)
     return JSONResponse(payload, status_code=200)
 
 
@@ -250,12 +240,11 @@ async def _finish(
     principal: Principal,
     body: BookingAction | None,
 ) -> BookingOut:
-    row, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    _, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
     async with session.begin():
         result = await service.finish_booking(
             session, booking_id, status, actor, _now(), reason=body.reason if body else None
         )
-    await _invalidate_listing(platform, row.provider_id)
     return result
 
 
@@ -377,7 +366,7 @@ async def _purge_idempotency_keys(platform: Platform) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
     client = ProvidersClient(platform)
-    platform.state["bookings"] = BookingsState(schedules=client)
+    platform.provide(BookingsState(schedules=client))
     purger = asyncio.create_task(_purge_idempotency_keys(platform))
     try:
         yield
@@ -385,6 +374,7 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
         purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await purger
+        platform.discard(BookingsState)
         await client.aclose()
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera import scheduling
+from calisera.bookings import events
 from calisera.bookings.models import (
     booking_history,
     bookings,
@@ -45,8 +46,8 @@ from calisera.bookings.schemas import (
 )
 from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from calisera.core.events import EventEnvelope, new_event
-from calisera.core.outbox import OUTBOX_CHANNEL, record_event
+from calisera.core.events import EventEnvelope, EventType, new_event
+from calisera.core.outbox import OUTBOX_CHANNEL, announce_after_commit, record_event
 from calisera.providers.schemas import ScheduleConfig
 from calisera.scheduling.model import AvailabilityQuery, BusyInterval, OccurrenceSeats
 
@@ -327,35 +328,36 @@ def check_change_allowed(row: Any, actor: Actor, config: ScheduleConfig, now: da
 # --- writing ---
 
 
-def _event_data(row: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "booking_id": str(row.id),
-        "service_id": str(row.service_id),
-        "service_kind": row.service_kind,
-        "service_name": row.service_name,
-        "provider_id": str(row.provider_id),
-        "provider_name": row.provider_name,
-        "provider_timezone": row.provider_timezone,
-        "start": row.start_at.isoformat(),
-        "end": row.end_at.isoformat(),
-        "seats": row.seats,
-        "status": row.status,
-        "created_at": row.created_at.isoformat(),
-        "customer": {
-            "name": row.customer_name,
-            "email": row.customer_email,
-            "phone": row.customer_phone,
-            "timezone": row.customer_timezone,
-        },
+def _event_data(row: Any, actor: Actor, **extra: Any) -> events.BookingData:
+    return events.BookingData(
+        booking_id=row.id,
+        service_id=row.service_id,
+        service_kind=row.service_kind,
+        service_name=row.service_name,
+        provider_id=row.provider_id,
+        provider_name=row.provider_name,
+        provider_timezone=row.provider_timezone,
+        start=row.start_at,
+        end=row.end_at,
+        seats=row.seats,
+        status=row.status,
+        created_at=row.created_at,
+        customer=events.BookingCustomer(
+            name=row.customer_name,
+            email=row.customer_email,
+            phone=row.customer_phone,
+            timezone=row.customer_timezone,
+        ),
+        actor=actor.kind,
         **extra,
-    }
+    )
 
 
 async def _record(
     session: AsyncSession,
     row: Any,
     action: str,
-    event_type: str,
+    event_type: EventType[events.BookingData],
     actor: Actor,
     now: datetime,
     *,
@@ -386,26 +388,23 @@ async def _record(
 
 def _event(
     row: Any,
-    event_type: str,
+    event_type: EventType[events.BookingData],
     actor: Actor,
     *,
     reason: str | None = None,
     previous: tuple[datetime, datetime] | None = None,
     data: dict[str, Any] | None = None,
 ) -> EventEnvelope:
-    extra: dict[str, Any] = {"actor": actor.kind, **(data or {})}
-    if reason is not None or event_type != "booking.created":
-        extra["reason"] = reason
+    extra: dict[str, Any] = {"reason": reason, **(data or {})}
     if previous:
-        extra["previous_start"] = previous[0].isoformat()
-        extra["previous_end"] = previous[1].isoformat()
+        extra["previous_start"], extra["previous_end"] = previous
     return new_event(
         event_type,
-        source="bookings",
+        source=events.SOURCE,
         aggregate_id=row.id,
         aggregate_version=row.version,
         provider_id=row.provider_id,
-        data=_event_data(row, **extra),
+        data=_event_data(row, actor, **extra),
     )
 
 
@@ -576,7 +575,9 @@ async def create_booking(
     }
     try:
         if service.kind == "simple":
-            event = _event(SimpleNamespace(**values), "booking.created", actor, data=created_data)
+            event = _event(
+                SimpleNamespace(**values), events.BOOKING_CREATED, actor, data=created_data
+            )
             row = (
                 await session.execute(
                     _CONFIRM_ONE_TO_ONE,
@@ -593,6 +594,7 @@ async def create_booking(
                     },
                 )
             ).one()
+            announce_after_commit(session, event)
             return CreatedBooking(booking_out(row, manage_token), manage_token)
         values["occurrence_id"] = await _take_occurrence(session, config, start, end, request.seats)
         row = (
@@ -602,7 +604,7 @@ async def create_booking(
         if _conflict(exc):
             raise SlotUnavailable("That time is already taken.", extra={"reason": "taken"}) from exc
         raise
-    await _record(session, row, "create", "booking.created", actor, now, data=created_data)
+    await _record(session, row, "create", events.BOOKING_CREATED, actor, now, data=created_data)
     return CreatedBooking(booking_out(row, manage_token), manage_token)
 
 
@@ -640,7 +642,7 @@ async def cancel_booking(
     else:
         await _release_occurrence(session, row.occurrence_id, row.seats)
     row = await _update(session, booking_id, status="cancelled", updated_at=now)
-    await _record(session, row, "cancel", "booking.cancelled", actor, now, reason=reason)
+    await _record(session, row, "cancel", events.BOOKING_CANCELLED, actor, now, reason=reason)
     return booking_out(row)
 
 
@@ -663,7 +665,8 @@ async def finish_booking(
         raise InvalidTransition(f"A booking can be marked {status} only after it has started.")
     row = await _update(session, booking_id, status=status, updated_at=now)
     action = "complete" if status == "completed" else "no_show"
-    await _record(session, row, action, f"booking.{status}", actor, now, reason=reason)
+    event_type = events.BOOKING_COMPLETED if status == "completed" else events.BOOKING_NO_SHOW
+    await _record(session, row, action, event_type, actor, now, reason=reason)
     return booking_out(row)
 
 
@@ -715,7 +718,9 @@ async def reschedule_booking(
             raise SlotUnavailable("That time is already taken.", extra={"reason": "taken"}) from exc
         raise
     row = await _update(session, booking_id, **values)
-    await _record(session, row, "reschedule", "booking.rescheduled", actor, now, previous=previous)
+    await _record(
+        session, row, "reschedule", events.BOOKING_RESCHEDULED, actor, now, previous=previous
+    )
     return booking_out(row)
 
 

@@ -23,7 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calisera.core.database import Database
 from calisera.core.errors import PayloadTooLarge, install_problem_handlers, problem_response
 from calisera.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
-from calisera.core.platform import Platform, ServiceSpec, build_authenticator, run_lifespans
+from calisera.core.platform import (
+    Platform,
+    ServiceLifespan,
+    ServiceSpec,
+    build_authenticator,
+    run_lifespans,
+)
 from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing, current_trace_id
 
@@ -106,8 +112,10 @@ def create_app(
     *,
     database: Database | None = None,
     title: str | None = None,
+    peers: Sequence[ServiceLifespan] = (),
 ) -> FastAPI:
-    """One ASGI app serving ``specs`` (one service, or all of them in ``calisera up``)."""
+    """One ASGI app serving ``specs`` (one service, or all of them in ``calisera up``);
+    ``peers`` run after the services' lifespans (see :func:`run_lifespans`)."""
     names = [s.name for s in specs]
     service_label = names[0] if len(names) == 1 else "platform"
     configure_tracing(f"calisera-{service_label}", settings.otel_exporter_otlp_endpoint)
@@ -130,7 +138,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with run_lifespans(platform, specs):
+        async with run_lifespans(platform, specs, peers):
             yield
         if owns_database:
             await db.dispose()

@@ -4,7 +4,9 @@ A client talks HTTP to ``CALISERA_<SERVICE>_URL`` when the other service runs el
 (Kubernetes), or straight into this process's ASGI app when it is hosted here
 (``calisera up``): same code path, same auth, no socket. Service-to-service calls carry
 the platform admin token. Transport failures and 5xx answers become
-:class:`ServiceUnavailable` (503 problem) so callers never leak a 500.
+:class:`ServiceUnavailable` (503 problem) so callers never leak a 500; a 4xx problem
+becomes the very :class:`Problem` class the other service raised
+(:func:`raise_for_problem`), the one place problems are mapped back to exceptions.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from calisera.core.errors import NotFound, ServiceUnavailable
+from calisera.core.errors import ServiceUnavailable, problem_from_body
 from calisera.core.platform import Platform
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -53,16 +55,23 @@ class ServiceClient:
                 f"The {self.service} service answered {response.status_code} for {path}"
             )
         if response.status_code == 404:
-            raise NotFound(_detail(response) or f"Not found in the {self.service} service")
+            raise_for_problem(response, service=self.service)
         return response
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def _detail(response: httpx.Response) -> str | None:
+def raise_for_problem(response: httpx.Response, *, service: str = "a service") -> None:
+    """Raise the :class:`Problem` a 4xx answer carries (by its ``type``); 2xx/3xx pass."""
+    if response.status_code < 400:
+        return
     try:
         body = response.json()
     except ValueError:
-        return None
-    return body.get("detail") if isinstance(body, dict) else None
+        body = None
+    raise problem_from_body(
+        response.status_code,
+        body,
+        default_detail=f"{service} answered {response.status_code}",
+    )

@@ -18,6 +18,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from calisera.core.after_commit import CommitHookSession
+from calisera.core.committed_events import CommittedEvents
+
+COMMITTED_EVENTS_KEY = "calisera.committed_events"
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -46,7 +51,12 @@ def libpq_url(url: str) -> str:
 
 
 class Database:
-    """One async engine and its session factory, shared by the services of a process."""
+    """One async engine and its session factory, shared by the services of a process.
+
+    Its sessions run :func:`calisera.core.after_commit.after_commit` jobs once they
+    commit, and carry :attr:`committed_events`, the in-process subscribers to events
+    committed through this database.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw: Any):
         self.url = url
@@ -57,7 +67,13 @@ class Database:
             pool_pre_ping=True,
             **kw,
         )
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.committed_events = CommittedEvents()
+        self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine,
+            class_=CommitHookSession,
+            expire_on_commit=False,
+            info={COMMITTED_EVENTS_KEY: self.committed_events},
+        )
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:

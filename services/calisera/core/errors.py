@@ -31,12 +31,25 @@ class FieldError:
     message: str
 
 
+_BY_SLUG: dict[str, type[Problem]] = {}
+
+
 class Problem(Exception):
-    """An error a client can act on. Subclasses set ``status``, ``slug`` and ``title``."""
+    """An error a client can act on. Subclasses set ``status``, ``slug`` and ``title``.
+
+    A subclass that sets its own ``slug`` is registered under it, so a client that
+    receives that problem raises the same class (:func:`problem_from_body`): problem
+    types are matched by class, never by copied strings.
+    """
 
     status: int = 400
     slug: str = "bad-request"
     title: str = "Bad request"
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "slug" in cls.__dict__:
+            _BY_SLUG.setdefault(cls.slug, cls)
 
     def __init__(
         self,
@@ -139,6 +152,30 @@ _STATUS_PROBLEMS: dict[int, type[Problem]] = {
         ServiceUnavailable,
     )
 }
+
+
+def problem_class(slug: str, status: int) -> type[Problem]:
+    """The class registered for ``slug``, else the generic class of ``status``."""
+    return _BY_SLUG.get(slug) or _STATUS_PROBLEMS.get(status) or Problem
+
+
+def problem_from_body(status: int, body: Any, *, default_detail: str) -> Problem:
+    """Rebuild the :class:`Problem` a service answered (``body`` is its decoded JSON)."""
+    body = body if isinstance(body, dict) else {}
+    type_uri = str(body.get("type") or "")
+    slug = type_uri.removeprefix(PROBLEM_BASE) if type_uri.startswith(PROBLEM_BASE) else ""
+    cls = problem_class(slug, status)
+    errors = [
+        FieldError(str(e.get("field", "")), str(e.get("message", "")))
+        for e in body.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    known = {"type", "title", "status", "detail", "instance", "errors"}
+    extra = {k: v for k, v in body.items() if k not in known}
+    problem = cls(str(body.get("detail") or default_detail), errors=errors, extra=extra)
+    if cls is Problem:
+        problem.status = status
+    return problem
 
 
 def problem_body(

@@ -3,15 +3,21 @@
 Each service that emits events has its own ``<schema>.outbox`` table (built by
 :func:`outbox_table`). A row becomes visible to the relay only when the business
 transaction commits, so a rolled-back change emits nothing. ``NOTIFY`` wakes relays;
-it is transactional too, delivered at commit.
+it is transactional too, delivered at commit. Subscribers in this process
+(:mod:`calisera.core.committed_events`) hear of the event right after the commit.
 """
 
 from __future__ import annotations
+
+import functools
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from calisera.core.after_commit import after_commit
+from calisera.core.committed_events import CommittedEvents
+from calisera.core.database import COMMITTED_EVENTS_KEY
 from calisera.core.events import EventEnvelope
 
 OUTBOX_CHANNEL = "calisera_outbox"
@@ -55,3 +61,14 @@ async def record_event(session: AsyncSession, outbox: sa.Table, event: EventEnve
         sa.text("SELECT pg_notify(:channel, :schema)"),
         {"channel": OUTBOX_CHANNEL, "schema": outbox.schema or ""},
     )
+    announce_after_commit(session, event)
+
+
+def announce_after_commit(session: AsyncSession, event: EventEnvelope) -> None:
+    """Hand ``event`` to this process's subscribers once the transaction commits.
+
+    :func:`record_event` does it; code that writes the outbox row in its own statement
+    (the bookings fast path) calls it itself."""
+    local: CommittedEvents | None = session.info.get(COMMITTED_EVENTS_KEY)
+    for name, subscriber in local.subscribers(event.type) if local is not None else ():
+        after_commit(session, functools.partial(subscriber, event), name=name)

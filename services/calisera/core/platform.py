@@ -2,8 +2,10 @@
 services it hosts.
 
 ``calisera up`` hosts every service in one process; ``calisera serve X`` hosts one. A
-service keeps its own process-wide objects (clients, caches) in :attr:`Platform.state`
-under its name, created by its :class:`ServiceSpec` lifespan.
+service keeps its own process-wide objects (clients, caches) in one typed state object
+(a dataclass of its own), built by its :class:`ServiceSpec` lifespan with
+:meth:`Platform.provide`, reached by routes through
+:func:`calisera.core.state.state_dependency` and closed by the same lifespan.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 
 from calisera.core.auth import Authenticator
 from calisera.core.backoff import Backoff
 from calisera.core.database import Database
+from calisera.core.ownership import OwnerDirectory
 from calisera.core.settings import Settings
 from calisera.core.tokens import TokenIssuer, TokenVerifier
 
+T = TypeVar("T")
 KEY_SET_BACKOFF = Backoff(base=0.2, cap=5.0)
 """Between fetches of the users service's JWKS while it starts: 0.2 s doubling to 5 s."""
 ReadinessCheck = Callable[["Platform"], Awaitable[None]]
@@ -45,12 +49,38 @@ class Platform:
     authenticator: Authenticator
     hosted: frozenset[str]
     token_issuer: TokenIssuer | None = None
-    state: dict[str, Any] = field(default_factory=dict)
+    owners: OwnerDirectory | None = None
+    """Who owns each provider (:mod:`calisera.core.ownership`), installed at start-up."""
     asgi_app: Any = None
     """The ASGI app of this process, so in-process clients can call it without a socket."""
+    _state: dict[type, object] = field(default_factory=dict)
 
     def hosts(self, service: str) -> bool:
         return service in self.hosted
+
+    def provide(self, state: T) -> T:
+        """Register a service's state object (one per type); returns it."""
+        if type(state) in self._state:
+            raise RuntimeError(f"{type(state).__name__} is already provided in this process")
+        self._state[type(state)] = state
+        return state
+
+    def get(self, cls: type[T]) -> T:
+        """The state object of type ``cls`` (its service's lifespan must be running)."""
+        try:
+            found = self._state[cls]
+        except KeyError:
+            raise RuntimeError(f"{cls.__name__} is not provided: is its service hosted?") from None
+        assert isinstance(found, cls)
+        return found
+
+    def find(self, cls: type[T]) -> T | None:
+        """The state object of type ``cls``, or None when its service is not hosted here."""
+        found = self._state.get(cls)
+        return found if isinstance(found, cls) else None
+
+    def discard(self, cls: type) -> None:
+        self._state.pop(cls, None)
 
 
 def build_authenticator(settings: Settings) -> tuple[Authenticator, TokenIssuer | None]:
@@ -93,10 +123,17 @@ async def fetch_key_set(platform: Platform, attempts: int = 10) -> None:
 
 
 @contextlib.asynccontextmanager
-async def run_lifespans(platform: Platform, specs: Sequence[ServiceSpec]) -> AsyncIterator[None]:
+async def run_lifespans(
+    platform: Platform, specs: Sequence[ServiceSpec], peers: Sequence[ServiceLifespan] = ()
+) -> AsyncIterator[None]:
+    """The hosted services' lifespans, then ``peers``: what every process needs of services
+    it may not host (the owner directory, remote cache invalidation), installed by the
+    assembly so services need not import each other."""
     await fetch_key_set(platform)
     async with contextlib.AsyncExitStack() as stack:
         for spec in specs:
             if spec.lifespan is not None:
                 await stack.enter_async_context(spec.lifespan(platform))
+        for peer in peers:
+            await stack.enter_async_context(peer(platform))
         yield

@@ -16,8 +16,10 @@ from starlette.responses import Response
 
 from calisera.bookings.client import BookingsClient
 from calisera.core.errors import InvalidInput
+from calisera.core.events import EventEnvelope
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.listing.cache import create_cache, register_process_cache, unregister_process_cache
+from calisera.listing.consumers import EVENT_TYPES, bump
 from calisera.listing.schemas import AvailabilityOut
 from calisera.listing.service import MAX_RANGE_DAYS, Listing
 from calisera.providers.client import ProvidersClient
@@ -90,7 +92,7 @@ async def availability(request: Request) -> Response:
             zone(timezone)
         except UnknownZone:
             raise InvalidInput.field("timezone", "unknown IANA time zone") from None
-    listing: Listing = request.app.state.platform.state["listing"]
+    listing: Listing = request.app.state.platform.get(Listing)
     body = await listing.availability(sid, first, last, timezone)
     return Response(body, media_type="application/json")
 
@@ -100,25 +102,30 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     cache = create_cache(platform.settings.cache_url)
     providers = ProvidersClient(platform)
     bookings = BookingsClient(platform)
-    listing = platform.state["listing"] = Listing(providers, bookings, cache)
+    listing = platform.provide(Listing(providers, bookings, cache))
     register_process_cache(cache)
+
+    async def invalidate(event: EventEnvelope) -> None:
+        await bump([cache], event)
+
+    platform.db.committed_events.subscribe("listing.invalidate", EVENT_TYPES, invalidate)
     # Start-up objects (routes, models, schemas) never die: keep them out of the
     # collector's full passes, which otherwise stall every request in flight.
     gc.freeze()
     try:
         yield
     finally:
+        platform.db.committed_events.unsubscribe(invalidate)
         unregister_process_cache(cache)
         await listing.aclose()
-        platform.state.pop("listing", None)
+        platform.discard(Listing)
         await providers.aclose()
         await bookings.aclose()
         await cache.aclose()
 
 
 async def cache_reachable(platform: Platform) -> None:
-    listing: Listing = platform.state["listing"]
-    await listing.cache.ping()
+    await platform.get(Listing).cache.ping()
 
 
 spec = ServiceSpec(name="listing", routers=[router], lifespan=lifespan, readiness=[cache_reachable])

@@ -1,35 +1,41 @@
-"""What other services call on the listing service: cache invalidation.
+"""What processes that do not host the listing service need of it: cache invalidation.
 
-The bookings service calls :func:`invalidate_provider` right after it commits a
-booking change, so the customer who just booked never sees that slot offered again.
-When the listing service runs in the same process (``calisera up``) its cache is bumped
-directly; elsewhere, with a shared Redis (``CALISERA_CACHE_URL``), the provider's
-generation is bumped there for every listing replica. Without either there is nothing
-to invalidate here: a listing replica elsewhere with its own in-process cache reuses
-an answer for at most ``BUSY_TTL + ANSWER_MAX_AGE`` (1 s), and the ``listing`` event consumer bumps
-shared caches as the events arrive.
+Where listing runs in the same process (``calisera up``), its lifespan subscribes its
+own cache to committed events. A process that hosts other services but not listing,
+with a Redis shared by the listing replicas (``CALISERA_CACHE_URL``), runs
+:func:`remote_invalidation` (the assembly adds it): every booking, provider, service
+or availability event it commits bumps that provider's generation in Redis right
+after the commit, for every listing replica. Without either there is nothing to
+invalidate here: the ``listing`` event consumer bumps shared caches as events arrive,
+and an in-process cache elsewhere reuses an answer for at most ``BUSY_TTL +
+ANSWER_MAX_AGE`` (1 s).
 """
 
 from __future__ import annotations
 
-import uuid
+import contextlib
+from collections.abc import AsyncIterator
 
+from calisera.core.events import EventEnvelope
 from calisera.core.platform import Platform
 from calisera.listing.cache import RedisCache
+from calisera.listing.consumers import EVENT_TYPES, bump
 
-_INVALIDATOR = "listing.invalidator"
 
-
-async def invalidate_provider(platform: Platform, provider_id: uuid.UUID) -> None:
-    """Make every cached answer about ``provider_id`` a miss, now."""
-    listing = platform.state.get("listing")
-    if listing is not None:
-        await listing.invalidate(provider_id)
-        return
+@contextlib.asynccontextmanager
+async def remote_invalidation(platform: Platform) -> AsyncIterator[None]:
     url = platform.settings.cache_url
-    if not url:
+    if not url or platform.hosts("listing"):
+        yield
         return
-    cache = platform.state.get(_INVALIDATOR)
-    if cache is None:
-        cache = platform.state[_INVALIDATOR] = RedisCache(url)
-    await cache.bump(provider_id)
+    cache = RedisCache(url)
+
+    async def invalidate(event: EventEnvelope) -> None:
+        await bump([cache], event)
+
+    platform.db.committed_events.subscribe("listing.invalidate", EVENT_TYPES, invalidate)
+    try:
+        yield
+    finally:
+        platform.db.committed_events.unsubscribe(invalidate)
+        await cache.aclose()

@@ -6,9 +6,14 @@ configuration of that provider a miss on every replica sharing the cache. Bumpin
 twice is harmless, so the consumer keeps no schema (``processed=None``).
 
 Which cache: the listing service's own when it runs in this process, otherwise Redis
-from ``CALISERA_CACHE_URL`` (read once through :class:`Settings`). A worker process
-with neither has nothing to invalidate: an in-process cache elsewhere expires its
-answers within ``BUSY_TTL + ANSWER_MAX_AGE`` (1 s).
+from the worker's settings (``CALISERA_CACHE_URL``). A worker process with neither has
+nothing to invalidate: an in-process cache elsewhere expires its answers within
+``BUSY_TTL + ANSWER_MAX_AGE`` (1 s).
+
+The same handler runs in-process right after a commit (:func:`invalidate_on_commit`,
+subscribed by the listing lifespan), so the customer who just booked never sees that
+slot offered again; this queue repairs what that hook could not do (Redis down) and
+reaches every other replica.
 """
 
 from __future__ import annotations
@@ -24,39 +29,28 @@ from calisera.listing.cache import Cache, RedisCache, process_caches
 
 EVENT_TYPES = ("booking.*", "provider.*", "service.*", "availability.updated")
 
-_fallback: list[Cache] = []
-
 
 def provider_of(event: EventEnvelope) -> uuid.UUID | None:
+    """Every event of these types names its provider in the envelope."""
     if event.provider_id is not None:
         return event.provider_id
     if event.type.startswith("provider."):
         return event.aggregate_id
-    value = event.data.get("provider_id")
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
+    return None
 
 
-def _caches() -> list[Cache]:
-    found = process_caches()
-    if found:
-        return found
-    if not _fallback:
-        url = Settings().cache_url
-        if url:
-            _fallback.append(RedisCache(url))
-    return list(_fallback)
-
-
-async def handle(session: AsyncSession, event: EventEnvelope) -> None:
+async def bump(caches: list[Cache], event: EventEnvelope) -> None:
     provider_id = provider_of(event)
     if provider_id is None:
         return
-    for cache in _caches():
+    for cache in caches:
         await cache.bump(provider_id)
 
 
-def consumer() -> Consumer:
+def consumer(settings: Settings) -> Consumer:
+    fallback: list[Cache] = [RedisCache(settings.cache_url)] if settings.cache_url else []
+
+    async def handle(session: AsyncSession, event: EventEnvelope) -> None:
+        await bump(process_caches() or fallback, event)
+
     return Consumer(name="listing", event_types=EVENT_TYPES, handle=handle, processed=None)

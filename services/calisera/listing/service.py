@@ -67,7 +67,7 @@ def _utc_now() -> datetime:
 
 
 class Listing:
-    """One per process (``platform.state["listing"]``)."""
+    """One per process (``platform.get(Listing)``)."""
 
     def __init__(
         self,

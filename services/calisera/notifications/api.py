@@ -3,9 +3,7 @@ log, and the development mailbox."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -15,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import Forbidden, InvalidInput, NotFound
+from calisera.core.ownership import authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.notifications import service
 from calisera.notifications.models import dev_mailbox
@@ -35,17 +34,7 @@ router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
 async def require_owner(platform: Platform, principal: Principal, provider_id: uuid.UUID) -> None:
     """Owner (by the providers service's record) or admin; 404 for other tenants."""
-    if principal.is_admin:
-        return
-    principal.require_authenticated()
-    from calisera.providers.client import ProvidersClient
-
-    client = platform.state.get("notifications.providers")
-    if client is None:
-        client = platform.state["notifications.providers"] = ProvidersClient(platform)
-    provider = await client.get_provider(provider_id)
-    if not principal.owns(provider.get("owner_email"), provider.get("owner_subject")):
-        raise NotFound("No such provider.")
+    await authorize_provider(platform.owners, principal, provider_id)
 
 
 @router.get("/vapid-public-key", response_model=VapidPublicKey)
@@ -218,14 +207,4 @@ async def mailbox_html(
     return HTMLResponse(template.render(messages=box.items))
 
 
-@contextlib.asynccontextmanager
-async def lifespan(platform: Platform) -> AsyncIterator[None]:
-    yield
-    client = platform.state.pop("notifications.providers", None)
-    if client is not None:
-        await client.aclose()
-
-
-spec = ServiceSpec(
-    name="notifications", routers=[router], schema="notifications", lifespan=lifespan
-)
+spec = ServiceSpec(name="notifications", routers=[router], schema="notifications")

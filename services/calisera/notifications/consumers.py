@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from calisera.core.consumers import Consumer, WorkerContext
 from calisera.core.events import EventEnvelope
+from calisera.core.settings import Settings
 from calisera.notifications import service
 from calisera.notifications.models import processed_events
 
@@ -20,7 +21,7 @@ async def _sweep(ctx: WorkerContext) -> None:
     await service.send_pending(ctx)
 
 
-def consumer() -> Consumer:
+def consumer(settings: Settings) -> Consumer:
     return Consumer(
         name="notifications",
         event_types=("booking.*", "provider.created", "provider.updated"),

@@ -282,7 +282,7 @@ def build_relay(settings: Settings, app: Celery) -> Relay:
     assert settings.database_url, "the relay needs DATABASE_URL"
     return Relay(
         database_url=settings.database_url,
-        routes={name: c.wants for name, c in load_consumers().items()},
+        routes={name: c.wants for name, c in load_consumers(settings).items()},
         publish=celery_publisher(app, settings),
         visibility_timeout=settings.relay_visibility_timeout,
         poll_interval=settings.relay_poll_interval,

@@ -21,7 +21,7 @@ import structlog
 
 from calisera.core.backoff import Backoff
 from calisera.core.settings import Settings
-from calisera.processes.routing import load_consumers
+from calisera.processes.routing import consumer_queues
 
 log = structlog.get_logger("calisera.up")
 
@@ -122,7 +122,7 @@ def supervised(*args: str) -> Starter:
 def pipeline_processes() -> list[Starter]:
     """The relay and one worker per consumer queue, as ``up`` runs them."""
     starters = [supervised("relay")]
-    for name in load_consumers():
+    for name in consumer_queues():
         starters.append(supervised("worker", name, "--concurrency", "1"))
     return starters
 

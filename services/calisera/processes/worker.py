@@ -83,7 +83,7 @@ def process_state() -> ProcessState:
             loop=loop,
             db=db,
             context=WorkerContext(settings=_settings, sessionmaker=db.sessionmaker),
-            consumers=dict(_consumers) if _consumers is not None else load_consumers(),
+            consumers=dict(_consumers) if _consumers is not None else load_consumers(_settings),
         )
     return _state
 
@@ -193,7 +193,7 @@ def run_worker(
     ``consumers`` are the services' (:func:`load_consumers`) unless given (a test's).
     """
     global _settings, _consumers
-    consumers = load_consumers() if consumers is None else consumers
+    consumers = load_consumers(settings) if consumers is None else consumers
     if queue not in consumers:
         raise SystemExit(
             f"calisera worker: no consumer for queue {queue!r} "

@@ -37,7 +37,6 @@ from fastapi import APIRouter, Header, Query, Response
 from calisera.core.auth import CurrentPrincipal
 from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.listing.client import invalidate_provider
 from calisera.providers import service
 from calisera.providers.qr_codes import render_qr
 from calisera.providers.schemas import (
@@ -69,13 +68,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in tags or etag in tags
-
-
-async def schedule_changed(platform: Platform, provider_id: uuid.UUID) -> None:
-    """After a committed change to what slots derive from: the listing cache forgets the
-    provider now, instead of at its next revalidation (a no-op where it cannot reach it;
-    the ``listing`` consumer of the change's event does the same everywhere)."""
-    await invalidate_provider(platform, provider_id)
 
 
 @router.post("", status_code=201, response_model=ProviderOut)
@@ -137,7 +129,6 @@ async def update_provider(
 ) -> ProviderOut:
     async with session.begin():
         p = await service.update_provider(session, provider_id, body, principal, settings)
-    await schedule_changed(platform, provider_id)
     return service.provider_out(p, settings)
 
 
@@ -152,7 +143,6 @@ async def delete_provider(
     """Admin only: removes the provider, its services and availability (``provider.deleted``)."""
     async with session.begin():
         await service.delete_provider(session, provider_id, principal, settings)
-    await schedule_changed(platform, provider_id)
     return Response(status_code=204)
 
 
@@ -186,7 +176,6 @@ async def create_service(
 ) -> ServiceOut:
     async with session.begin():
         s = await service.create_service(session, provider_id, body, principal)
-    await schedule_changed(platform, provider_id)
     response.headers["Location"] = f"/api/v1/providers/{provider_id}/services/{s.id}"
     return service.service_out(s)
 
@@ -226,7 +215,6 @@ async def update_service(
 ) -> ServiceOut:
     async with session.begin():
         s = await service.update_service(session, provider_id, service_id, body, principal)
-    await schedule_changed(platform, provider_id)
     return service.service_out(s)
 
 
@@ -241,7 +229,6 @@ async def archive_service(
     """Archives the service (``active: false``); its bookings stay. Answers the service."""
     async with session.begin():
         s = await service.archive_service(session, provider_id, service_id, principal)
-    await schedule_changed(platform, provider_id)
     return service.service_out(s)
 
 
@@ -263,7 +250,6 @@ async def put_availability(
 ) -> AvailabilityOut:
     async with session.begin():
         availability = await service.put_availability(session, provider_id, body, principal)
-    await schedule_changed(platform, provider_id)
     return availability
 
 

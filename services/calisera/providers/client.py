@@ -1,59 +1,31 @@
-"""The typed client other services (listing, bookings) and the operator use.
+"""The typed client other services use to read the providers service.
 
 ``schedule_config`` keeps the last :class:`ScheduleConfig` of each service in memory
 and revalidates it with ``If-None-Match`` on every call: a 304 costs one indexed
-lookup on the providers side and no JSON. Admin operations (``upsert_provider``,
-``set_suspended``) are what the Kubernetes operator reconciles tenants with.
+lookup on the providers side and no JSON. ``owner_of`` is the
+:class:`calisera.core.ownership.OwnerDirectory` of every process
+(:func:`provider_owners`): who owns a provider, kept for a few seconds so a burst of
+an owner's requests costs one lookup.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
-from calisera.core.clients import ServiceClient
-from calisera.core.errors import (
-    BadRequest,
-    Conflict,
-    FieldError,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    Problem,
-    Unauthorized,
-)
+from calisera.core.clients import ServiceClient, raise_for_problem
+from calisera.core.errors import NotFound
+from calisera.core.events import EventEnvelope
+from calisera.core.ownership import ProviderOwner
 from calisera.core.platform import Platform
 from calisera.providers.schemas import ScheduleConfig
 
-_PROBLEMS: dict[int, type[Problem]] = {
-    400: BadRequest,
-    401: Unauthorized,
-    403: Forbidden,
-    409: Conflict,
-    422: InvalidInput,
-}
-
-
-def raise_for_problem(response: httpx.Response) -> None:
-    """Turn a 4xx answer into the same :class:`Problem` the providers service raised."""
-    if response.status_code < 400:
-        return
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    errors = [
-        FieldError(str(e.get("field", "")), str(e.get("message", "")))
-        for e in body.get("errors", [])
-        if isinstance(e, dict)
-    ]
-    cls = _PROBLEMS.get(response.status_code, BadRequest)
-    raise cls(body.get("detail") or f"providers answered {response.status_code}", errors=errors)
+OWNER_TTL = 5.0
+"""Seconds an owner lookup is reused (a change of owner is rare and admin-made)."""
 
 
 class ProvidersClient(ServiceClient):
@@ -63,6 +35,7 @@ class ProvidersClient(ServiceClient):
     def __init__(self, platform: Platform, **kw: Any):
         super().__init__(platform, **kw)
         self._schedules: OrderedDict[uuid.UUID, ScheduleConfig] = OrderedDict()
+        self._owners: OrderedDict[uuid.UUID, tuple[float, ProviderOwner]] = OrderedDict()
 
     async def schedule_config(self, service_id: uuid.UUID) -> ScheduleConfig:
         """The service's schedule read model; raises ``NotFound`` for an unknown service."""
@@ -78,7 +51,7 @@ class ProvidersClient(ServiceClient):
         if response.status_code == 304 and cached is not None:
             self._schedules.move_to_end(service_id)
             return cached
-        raise_for_problem(response)
+        raise_for_problem(response, service=self.service)
         config = ScheduleConfig.model_validate_json(response.content)
         self._schedules[service_id] = config
         self._schedules.move_to_end(service_id)
@@ -89,51 +62,46 @@ class ProvidersClient(ServiceClient):
     async def get_provider(self, provider_id: uuid.UUID | str) -> dict[str, Any]:
         """The full provider record (admin view)."""
         response = await self.request("GET", f"/api/v1/providers/{provider_id}")
-        raise_for_problem(response)
+        raise_for_problem(response, service=self.service)
         body: dict[str, Any] = response.json()
         return body
 
-    async def get_provider_by_slug(self, slug: str) -> dict[str, Any] | None:
-        """The public profile by slug (the admin sees suspended ones too), or None."""
-        try:
-            response = await self.request("GET", f"/api/v1/providers/by-slug/{slug}")
-        except NotFound:
-            return None
-        raise_for_problem(response)
-        body: dict[str, Any] = response.json()
-        return body
+    async def owner_of(self, provider_id: uuid.UUID) -> ProviderOwner:
+        """Who owns the provider (NotFound for an unknown one), cached :data:`OWNER_TTL`."""
+        cached = self._owners.get(provider_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < OWNER_TTL:
+            return cached[1]
+        record = await self.get_provider(provider_id)
+        owner = ProviderOwner(provider_id, record.get("owner_email"), record.get("owner_subject"))
+        self._owners[provider_id] = (now, owner)
+        while len(self._owners) > self.cache_size:
+            self._owners.popitem(last=False)
+        return owner
 
-    async def upsert_provider(
-        self, slug: str, name: str, timezone: str, owner_email: str, **fields: Any
-    ) -> dict[str, Any]:
-        """Create the provider with ``slug`` or bring it to these values; idempotent.
+    def forget_owner(self, provider_id: uuid.UUID) -> None:
+        self._owners.pop(provider_id, None)
 
-        An update that changes nothing writes nothing (no event, same version).
-        """
-        desired = {"name": name, "timezone": timezone, "owner_email": owner_email, **fields}
-        for _ in range(3):
-            existing = await self.get_provider_by_slug(slug)
-            if existing is None:
-                response = await self.request(
-                    "POST", "/api/v1/providers", json={"slug": slug, **desired}
-                )
-                if response.status_code == 409:
-                    continue  # created concurrently: update it instead
-                raise_for_problem(response)
-                created: dict[str, Any] = response.json()
-                return created
-            response = await self.request(
-                "PATCH", f"/api/v1/providers/{existing['id']}", json=desired
-            )
-            raise_for_problem(response)
-            updated: dict[str, Any] = response.json()
-            return updated
-        raise Conflict(f"The slug '{slug}' keeps changing hands; try again.")
 
-    async def set_suspended(self, provider_id: uuid.UUID | str, suspended: bool) -> dict[str, Any]:
-        response = await self.request(
-            "PATCH", f"/api/v1/providers/{provider_id}", json={"suspended": suspended}
-        )
-        raise_for_problem(response)
-        body: dict[str, Any] = response.json()
-        return body
+@contextlib.asynccontextmanager
+async def provider_owners(platform: Platform) -> AsyncIterator[None]:
+    """Install :attr:`Platform.owners` where the providers service can be reached."""
+    if platform.owners is not None or not (
+        platform.hosts("providers") or platform.settings.service_url("providers")
+    ):
+        yield
+        return
+    client = ProvidersClient(platform)
+    platform.owners = client
+
+    async def forget(event: EventEnvelope) -> None:
+        client.forget_owner(event.aggregate_id)
+
+    # A change of owner or a deletion committed here takes effect at once.
+    platform.db.committed_events.subscribe("providers.owners", ("provider.*",), forget)
+    try:
+        yield
+    finally:
+        platform.db.committed_events.unsubscribe(forget)
+        platform.owners = None
+        await client.aclose()

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from calisera.core.events import new_event
+from calisera.core.events import EventData, EventType, new_event
 from calisera.core.outbox import record_event
 from calisera.core.settings import Settings
+from calisera.providers import events
 from calisera.providers.models import (
     Provider,
     Service,
@@ -56,7 +57,9 @@ from calisera.providers.schemas import (
     ServiceScheduleOut,
 )
 
-SOURCE = "providers"
+D = TypeVar("D", bound=EventData)
+
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_EVENT_AHEAD = timedelta(days=3653)
@@ -181,25 +184,26 @@ def schedule_service(s: Service) -> ServiceScheduleOut:
 # --- events -----------------------------------------------------------------------
 
 
-def _provider_event_data(p: Provider, settings: Settings) -> dict[str, Any]:
-    data = provider_out(p, settings).model_dump(mode="json")
-    for private in ("created_at", "updated_at", "version"):
-        data.pop(private, None)
-    return data
+def _provider_event_data(p: Provider, settings: Settings, **extra: Any) -> events.ProviderData:
+    return events.ProviderData.model_validate({**provider_out(p, settings).model_dump(), **extra})
+
+
+def _service_event_data(s: Service, **extra: Any) -> events.ServiceData:
+    return events.ServiceData.model_validate({**service_out(s).model_dump(), **extra})
 
 
 async def _emit(
     session: AsyncSession,
-    type_: str,
+    type_: EventType[D],
     *,
     aggregate_id: uuid.UUID,
     aggregate_version: int,
     provider_id: uuid.UUID,
-    data: dict[str, Any],
+    data: D,
 ) -> None:
     event = new_event(
         type_,
-        source=SOURCE,
+        source=events.SOURCE,
         aggregate_id=aggregate_id,
         aggregate_version=aggregate_version,
         provider_id=provider_id,
@@ -304,7 +308,7 @@ async def create_provider(
         raise
     await _emit(
         session,
-        "provider.created",
+        events.PROVIDER_CREATED,
         aggregate_id=p.id,
         aggregate_version=p.version,
         provider_id=p.id,
@@ -432,11 +436,10 @@ async def update_provider(
         if _slug_taken(exc):
             raise SlugTaken(f"The slug '{changes['slug']}' is taken.") from exc
         raise
-    data = _provider_event_data(p, settings)
-    data["changed"] = changed
+    data = _provider_event_data(p, settings, changed=changed)
     await _emit(
         session,
-        "provider.updated",
+        events.PROVIDER_UPDATED,
         aggregate_id=p.id,
         aggregate_version=p.version,
         provider_id=p.id,
@@ -462,7 +465,7 @@ async def delete_provider(
     await session.flush()
     await _emit(
         session,
-        "provider.deleted",
+        events.PROVIDER_DELETED,
         aggregate_id=provider_id,
         aggregate_version=version,
         provider_id=provider_id,
@@ -650,11 +653,11 @@ async def create_service(
     await _bump_schedule(session, p.id)
     await _emit(
         session,
-        "service.created",
+        events.SERVICE_CREATED,
         aggregate_id=s.id,
         aggregate_version=s.version,
         provider_id=p.id,
-        data=service_out(s).model_dump(mode="json"),
+        data=_service_event_data(s),
     )
     return s
 
@@ -741,11 +744,10 @@ async def update_service(
     s.updated_at = _now()
     await session.flush()
     await _bump_schedule(session, s.provider_id)
-    data = service_out(s).model_dump(mode="json")
-    data["changed"] = changed
+    data = _service_event_data(s, changed=changed)
     await _emit(
         session,
-        "service.archived" if archiving else "service.updated",
+        events.SERVICE_ARCHIVED if archiving else events.SERVICE_UPDATED,
         aggregate_id=s.id,
         aggregate_version=s.version,
         provider_id=s.provider_id,
@@ -769,11 +771,11 @@ async def archive_service(
     await _bump_schedule(session, s.provider_id)
     await _emit(
         session,
-        "service.archived",
+        events.SERVICE_ARCHIVED,
         aggregate_id=s.id,
         aggregate_version=s.version,
         provider_id=s.provider_id,
-        data=service_out(s).model_dump(mode="json"),
+        data=_service_event_data(s),
     )
     return s
 
@@ -952,15 +954,13 @@ async def put_availability(
     p.updated_at = _now()
     await session.flush()
     result = await _load_availability(session, p.id)
-    payload = result.model_dump(mode="json")
-    payload["timezone"] = p.timezone
     await _emit(
         session,
-        "availability.updated",
+        events.AVAILABILITY_UPDATED,
         aggregate_id=p.id,
         aggregate_version=p.version,
         provider_id=p.id,
-        data=payload,
+        data=events.AvailabilityData(timezone=p.timezone, **result.model_dump()),
     )
     return result
 

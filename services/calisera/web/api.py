@@ -60,17 +60,17 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
         listing=ListingClient(platform),
         bookings=BookingsClient(platform),
     )
-    platform.state["web"] = clients
+    platform.provide(clients)
     try:
         yield
     finally:
-        platform.state.pop("web", None)
+        platform.discard(WebClients)
         for client in (clients.providers, clients.listing, clients.bookings):
             await client.aclose()
 
 
 def clients_of(request: Request) -> WebClients:
-    web: WebClients = request.app.state.platform.state["web"]
+    web: WebClients = request.app.state.platform.get(WebClients)
     return web
 
 

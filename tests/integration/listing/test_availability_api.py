@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from calisera.core.events import new_event
+from calisera.core.events import EventEnvelope
 from calisera.core.settings import Settings
 from calisera.listing.consumers import consumer
 
@@ -230,7 +230,7 @@ async def test_a_62_day_range_is_allowed(client, admin_headers):
     assert r.status_code == 200, r.text
 
 
-async def test_unknown_archived_and_suspended_are_404(client, admin_headers):
+async def test_unknown_archived_and_suspended_are_404(client, admin_headers, settings):
     first, last = next_week()
     params = {"start": str(first), "end": str(last)}
     r = await client.get("/api/v1/availability", params={"service_id": str(uuid.uuid4()), **params})
@@ -242,7 +242,7 @@ async def test_unknown_archived_and_suspended_are_404(client, admin_headers):
         f"/api/v1/providers/{provider['id']}/services/{service['id']}", headers=admin_headers
     )
     assert r.status_code == 200, r.text
-    await consumer().handle(None, _event("service.archived", provider["id"]))  # type: ignore[arg-type]
+    await consumer(settings).handle(None, _event("service.archived", provider["id"]))  # type: ignore[arg-type]
     r = await client.get("/api/v1/availability", params={"service_id": service["id"], **params})
     assert r.status_code == 404, r.text
 
@@ -252,14 +252,14 @@ async def test_unknown_archived_and_suspended_are_404(client, admin_headers):
         f"/api/v1/providers/{provider['id']}", json={"suspended": True}, headers=admin_headers
     )
     assert r.status_code == 200, r.text
-    await consumer().handle(None, _event("provider.updated", provider["id"]))  # type: ignore[arg-type]
+    await consumer(settings).handle(None, _event("provider.updated", provider["id"]))  # type: ignore[arg-type]
     r = await client.get("/api/v1/availability", params={"service_id": service["id"], **params})
     assert r.status_code == 404, r.text
 
 
 def _event(kind: str, provider_id: str):
-    return new_event(
-        kind,
+    return EventEnvelope(
+        type=kind,
         source="providers",
         aggregate_id=uuid.UUID(provider_id),
         aggregate_version=2,
@@ -268,7 +268,7 @@ def _event(kind: str, provider_id: str):
     )
 
 
-async def test_availability_event_makes_new_hours_visible(client, admin_headers):
+async def test_availability_event_makes_new_hours_visible(client, admin_headers, settings):
     provider, service = await make_service(client, admin_headers)
     assert len(await slots(client, service["id"])) == 7 * 8
     r = await client.put(
@@ -277,7 +277,7 @@ async def test_availability_event_makes_new_hours_visible(client, admin_headers)
         headers=admin_headers,
     )
     assert r.status_code == 200, r.text
-    await consumer().handle(None, _event("availability.updated", provider["id"]))  # type: ignore[arg-type]
+    await consumer(settings).handle(None, _event("availability.updated", provider["id"]))  # type: ignore[arg-type]
     assert len(await slots(client, service["id"])) == 7 * 2
 
 

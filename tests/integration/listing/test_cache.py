@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.exceptions import RedisError
 
-from calisera.core.events import new_event
+from calisera.core.events import EventEnvelope
+from calisera.core.settings import Settings
 from calisera.listing.cache import Cache, InProcessCache, RedisCache
 from calisera.listing.consumers import EVENT_TYPES, consumer, provider_of
 from tests.conftest import peer_unavailable
@@ -89,7 +90,7 @@ async def test_unreachable_redis_misses_instead_of_failing() -> None:
 
 
 def test_consumer_takes_the_events_that_change_slots() -> None:
-    c = consumer()
+    c = consumer(Settings())
     assert c.name == "listing" and c.processed is None
     assert c.event_types == EVENT_TYPES
     for kind in (
@@ -106,8 +107,8 @@ def test_consumer_takes_the_events_that_change_slots() -> None:
 
 def test_provider_events_name_their_provider() -> None:
     provider = uuid.uuid4()
-    event = new_event(
-        "provider.updated",
+    event = EventEnvelope(
+        type="provider.updated",
         source="providers",
         aggregate_id=provider,
         aggregate_version=3,

@@ -22,6 +22,7 @@ from calisera.core.database import Database
 from calisera.core.events import new_event
 from calisera.notifications import service
 from calisera.notifications.consumers import consumer
+from calisera.providers.events import PROVIDER_CREATED, ProviderData
 from tests.integration.pipeline.conftest import booking_event, query
 
 
@@ -40,7 +41,7 @@ async def worker(settings, smtp) -> AsyncIterator[tuple[WorkerContext, Any]]:
 
 async def handle(ctx: WorkerContext, event) -> bool:
     """What a worker does with one message: deliver, then send what it queued."""
-    c = consumer()
+    c = consumer(ctx.settings)
     handled = await deliver(c, ctx.sessionmaker, event)
     assert c.after_commit is not None
     await c.after_commit(ctx, event)
@@ -199,18 +200,21 @@ async def test_provider_is_emailed_at_the_owner_address_from_provider_events(wor
     await handle(
         ctx,
         new_event(
-            "provider.created",
+            PROVIDER_CREATED,
             source="providers",
             aggregate_id=provider_id,
             aggregate_version=1,
             provider_id=provider_id,
-            data={
-                "id": str(provider_id),
-                "slug": "studio-aurora",
-                "name": "Studio Aurora",
-                "timezone": "Europe/Berlin",
-                "owner_email": "owner@example.com",
-            },
+            data=ProviderData(
+                id=provider_id,
+                slug="studio-aurora",
+                name="Studio Aurora",
+                timezone="Europe/Berlin",
+                locale="en",
+                owner_email="owner@example.com",
+                booking_url="https://book.example.test/p/studio-aurora",
+                qr_code_url="https://book.example.test/api/v1/providers/x/qr",
+            ),
         ),
     )
     event = booking_event(provider_id=provider_id)

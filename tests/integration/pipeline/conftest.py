@@ -27,6 +27,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from calisera.bookings.events import BOOKING_EVENTS
 from calisera.core.database import libpq_url, schema_metadata, sqlalchemy_url
 from calisera.core.events import EventEnvelope, new_event
 from calisera.core.outbox import OUTBOX_CHANNEL, outbox_table
@@ -157,6 +158,7 @@ def booking_event(
         "end": (start + timedelta(minutes=30)).isoformat(),
         "seats": 1,
         "status": "cancelled" if type_ == "booking.cancelled" else "confirmed",
+        "created_at": (start - timedelta(days=2)).isoformat(),
         "customer": {
             "name": "Ana Lima",
             "email": email,
@@ -166,13 +168,14 @@ def booking_event(
         "actor": "customer",
         **(extra or {}),
     }
+    event_type = BOOKING_EVENTS[type_]
     return new_event(
-        type_,
+        event_type,
         source="bookings",
         aggregate_id=booking_id,
         aggregate_version=version,
         provider_id=provider_id,
-        data=data,
+        data=event_type.data.model_validate(data),
     )
 
 

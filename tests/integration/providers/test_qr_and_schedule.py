@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 import uuid
 import zlib
@@ -233,50 +232,3 @@ async def test_client_caches_and_revalidates(app, client, admin_headers, schedul
         assert got["slug"] == p["slug"]
     finally:
         await providers.aclose()
-
-
-async def test_client_upsert_and_suspend(app, client, database_url):
-    providers = ProvidersClient(app.state.platform)
-    try:
-        created = await providers.upsert_provider(
-            "op-tenant", "Op Tenant", "Europe/Vienna", "ops@example.com", bio="Declared"
-        )
-        same = await providers.upsert_provider(
-            "op-tenant", "Op Tenant", "Europe/Vienna", "ops@example.com", bio="Declared"
-        )
-        assert same["id"] == created["id"]
-        assert same["version"] == created["version"] == 1
-        renamed = await providers.upsert_provider(
-            "op-tenant", "Op Tenant GmbH", "Europe/Vienna", "ops@example.com"
-        )
-        assert (renamed["name"], renamed["version"]) == ("Op Tenant GmbH", 2)
-        suspended = await providers.set_suspended(created["id"], True)
-        assert suspended["suspended"] is True
-        assert (await client.get("/api/v1/providers/by-slug/op-tenant")).status_code == 404
-        still = await providers.upsert_provider(
-            "op-tenant", "Op Tenant GmbH", "Europe/Vienna", "ops@example.com"
-        )
-        assert still["id"] == created["id"]
-        await providers.set_suspended(created["id"], False)
-        assert (await client.get("/api/v1/providers/by-slug/op-tenant")).status_code == 200
-        from calisera.core.errors import InvalidInput
-
-        with pytest.raises(InvalidInput) as err:
-            await providers.upsert_provider("op-tenant-2", "X", "Nowhere/Land", "ops@example.com")
-        assert err.value.errors[0].field == "timezone"
-    finally:
-        await providers.aclose()
-
-
-async def test_concurrent_upserts_of_one_slug_make_one_provider(app, admin_headers, client):
-    clients = [ProvidersClient(app.state.platform) for _ in range(4)]
-    try:
-        results = await asyncio.gather(
-            *(c.upsert_provider("same-tenant", "Same", "UTC", "ops@example.com") for c in clients)
-        )
-    finally:
-        for c in clients:
-            await c.aclose()
-    assert len({r["id"] for r in results}) == 1
-    listed = await client.get("/api/v1/providers", headers=admin_headers)
-    assert [p["slug"] for p in listed.json()["items"]] == ["same-tenant"]
