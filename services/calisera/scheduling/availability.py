@@ -53,12 +53,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from calisera.scheduling.hours import WorkingHours, merge_spans, time_off_span
 from calisera.scheduling.model import (
     AvailabilityQuery,
     ServiceDefinition,
     ServiceKind,
     Slot,
-    WallInterval,
 )
 from calisera.scheduling.recurrence import occurrence_starts
 from calisera.scheduling.zones import (
@@ -67,7 +67,6 @@ from calisera.scheduling.zones import (
     day_number,
     fixed_offset,
     local_day_and_minute,
-    naive_boundary,
     offset_at,
     to_minutes,
     uniform_offset,
@@ -129,18 +128,9 @@ class _Forbidden:
     __slots__ = ("his", "los")
 
     def __init__(self, ranges: Iterable[tuple[int, int]]):
-        pairs = sorted((a, b) for a, b in ranges if a < b)
-        los: list[int] = []
-        his: list[int] = []
-        for a, b in pairs:
-            if his and a <= his[-1]:
-                if b > his[-1]:
-                    his[-1] = b
-            else:
-                los.append(a)
-                his.append(b)
-        self.los = los
-        self.his = his
+        merged = merge_spans(ranges)
+        self.los = [a for a, _ in merged]
+        self.his = [b for _, b in merged]
 
     def contains(self, t: int) -> bool:
         i = bisect_right(self.los, t)
@@ -165,26 +155,6 @@ class _Forbidden:
         return out
 
 
-def _wall_minutes(intervals: Iterable[WallInterval]) -> tuple[tuple[int, int], ...]:
-    spans = []
-    for iv in intervals:
-        s = iv.start.hour * 60 + iv.start.minute
-        e = iv.end.hour * 60 + iv.end.minute
-        if e == 0:
-            e = MINUTES_PER_DAY
-        if e > s:
-            spans.append((s, e))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return tuple(merged)
-
-
 class _Plan:
     """A query's inputs turned into integers and indexes, for provider days
     ``[first_day, last_day]`` (day numbers of provider-local dates)."""
@@ -203,13 +173,7 @@ class _Plan:
         self.earliest, self.latest = notice_bounds(query)
 
         schedule = query.schedule
-        by_weekday: dict[int, list[WallInterval]] = {}
-        for rule in schedule.weekly:
-            by_weekday.setdefault(rule.weekday, []).append(WallInterval(rule.start, rule.end))
-        self.weekly = {wd: _wall_minutes(ivs) for wd, ivs in by_weekday.items()}
-        self.overrides = {
-            day_number(o.date): _wall_minutes(o.intervals) for o in schedule.overrides
-        }
+        self.hours = WorkingHours(schedule, self.tz)
 
         dur, before, after = self.duration, self.before, self.after
         lo_wall = (first_day - 1) * MINUTES_PER_DAY
@@ -220,8 +184,7 @@ class _Plan:
             b = day_number(off.end.date()) * MINUTES_PER_DAY + MINUTES_PER_DAY
             if b < lo_wall or a > hi_wall:
                 continue
-            start = naive_boundary(self.tz, off.start, is_end=False)
-            end = naive_boundary(self.tz, off.end, is_end=True)
+            start, end = time_off_span(self.tz, off)
             forbidden.append((start - dur + 1, end))
 
         self.seats_taken: dict[int, int] = {}
@@ -263,23 +226,10 @@ class _Plan:
                 )
         return ranges
 
-    def wall_intervals(self, day: int) -> tuple[tuple[int, int], ...]:
-        found = self.overrides.get(day)
-        if found is not None:
-            return found
-        # day 0 (1970-01-01) was a Thursday: weekday 3.
-        return self.weekly.get((day + 3) % 7, ())
-
-    def instant_intervals(self, day: int) -> list[tuple[int, int]]:
-        out = []
-        for s, e in self.wall_intervals(day):
-            out.extend(wall_range_instants(self.tz, day, s, e))
-        return out
-
     def grid(self, day: int) -> list[int]:
         """Slot starts of a simple service on provider-local ``day``, before anything
         but availability is considered (ascending instants)."""
-        intervals = self.wall_intervals(day)
+        intervals = self.hours.wall_intervals(day)
         if not intervals:
             return []
         dur, step = self.duration, self.step
@@ -438,7 +388,7 @@ def check_bookable(query: AvailabilityQuery, start: datetime, seats: int = 1) ->
         grid = plan.grid(day) if plan.step > 0 else []
         i = bisect_left(grid, t)
         if exact != t * 60 or i == len(grid) or grid[i] != t:
-            fits = any(a <= t and t + dur <= b for a, b in plan.instant_intervals(day))
+            fits = any(a <= t and t + dur <= b for a, b in plan.hours.instant_intervals(day))
             raise NotBookable("misaligned" if fits else "outside_availability")
         if plan.at_daily_limit(day):
             raise NotBookable("daily_limit")
