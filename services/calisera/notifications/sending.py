@@ -12,7 +12,6 @@ and that copy carries the same ``Message-ID``.
 
 from __future__ import annotations
 
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
 
+from calisera.core.backoff import Backoff
 from calisera.core.consumers import WorkerContext
 from calisera.notifications.channels import (
     DeliveryFailed,
@@ -112,7 +112,7 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
         await _dispatch(ctx, message, token)
     except DeliveryFailed as exc:
         dead = attempts >= ctx.settings.delivery_max_attempts
-        delay = ctx.settings.retry_base_seconds * 2 ** (attempts - 1) * (0.5 + random.random())
+        delay = Backoff(base=ctx.settings.retry_base_seconds, jitter=0.5).delay(attempts)
         async with ctx.sessionmaker() as session, session.begin():
             await session.execute(
                 messages.update()

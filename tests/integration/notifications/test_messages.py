@@ -332,7 +332,7 @@ async def test_with_email_off_no_email_is_planned_and_nothing_is_stored(settings
 
 
 async def test_up_keeps_email_in_the_dev_mailbox(settings, database_url):
-    from calisera.local import local_settings
+    from calisera.processes.up import local_settings
 
     up_settings = local_settings(settings)
     assert up_settings.dev_mailbox is True
