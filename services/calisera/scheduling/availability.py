@@ -22,8 +22,11 @@ Rules (decisions a reader cannot see in the code):
   15-minute buffer before is offered when work starts at 09:00); only the booked time
   itself must lie inside availability and outside time off.
 - **Events and classes** are explicitly scheduled: their occurrences need not lie in
-  weekly availability and ignore time off and other bookings; seats left are
-  ``capacity - seats_taken`` and full occurrences are not offered. The provider's
+  weekly availability and ignore time off; seats left are ``capacity - seats_taken``
+  and full occurrences are not offered. A provider is one person: an occurrence whose
+  buffered time overlaps any confirmed time of the provider other than its own booked
+  seats (a one-to-one booking, another booked occurrence) is not offered, because the
+  database would refuse its first seat — every offered slot is bookable. The provider's
   active events and classes (``other_services``) block one-to-one slots whether or not
   anyone booked them (with their own buffers), like any booking does.
 - **Notice and window**: a start is offered when ``now + min_notice <= start <=
@@ -201,7 +204,32 @@ class _Plan:
                     if busy.service_id == service.id:
                         day, _ = local_day_and_minute(self.tz, to_minutes(busy.start))
                         self.daily[day] = self.daily.get(day, 0) + 1
+        else:
+            self._plan_group_conflicts()
         self.forbidden = _Forbidden(forbidden)
+
+    def _plan_group_conflicts(self) -> None:
+        """Starts of this event/class that the provider's confirmed time makes
+        unattendable: any busy interval but the occurrence's own block overlaps them."""
+        dur, before, after = self.duration, self.before, self.after
+        service_id = self.service.id
+        others = []
+        self.own_blocks: list[tuple[int, int, int]] = []
+        for b in self.query.busy:
+            lo = to_minutes(b.start) - b.buffer_before_minutes
+            hi = to_minutes(b.end) + b.buffer_after_minutes
+            if b.service_id == service_id:
+                self.own_blocks.append((to_minutes(b.start), lo, hi))
+            else:
+                others.append((lo - dur - after + 1, hi + before))
+        self.occupied = _Forbidden(others)
+
+    def occurrence_blocked(self, t: int) -> bool:
+        """Whether confirmed time other than this occurrence's own overlaps start ``t``."""
+        if self.occupied.contains(t):
+            return True
+        lo, hi = t - self.before, t + self.duration + self.after
+        return any(start != t and a < hi and lo < b for start, a, b in self.own_blocks)
 
     def _busy_ranges(self) -> list[tuple[int, int]]:
         ranges = [
@@ -317,7 +345,7 @@ def free_slots(query: AvailabilityQuery) -> list[Slot]:
     else:
         for t in plan.occurrences(first_day, last_day):
             left = service.capacity - plan.seats_taken.get(t, 0)
-            if lo <= t < hi and left > 0:
+            if lo <= t < hi and left > 0 and not plan.occurrence_blocked(t):
                 starts.append(t)
                 seats.append(left)
     return _slots(starts, seats, dur, zone(query.output_zone))
@@ -398,6 +426,8 @@ def check_bookable(query: AvailabilityQuery, start: datetime, seats: int = 1) ->
     else:
         if exact != t * 60 or t not in plan.occurrences(day, day):
             raise NotBookable("outside_availability")
+        if plan.occurrence_blocked(t):
+            raise NotBookable("taken")
         left = service.capacity - plan.seats_taken.get(t, 0)
     if left < seats:
         raise NotBookable("full")
