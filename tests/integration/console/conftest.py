@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from calisera.core.settings import Settings
+
 LINK = re.compile(r"/auth/magic-link/callback\?token=[\w-]+")
 
 
@@ -82,3 +84,9 @@ async def onboard(browser: Browser, slug: str = "nora-hair") -> dict[str, Any]:
     providers = await browser.get("/bff/api/providers")
     [provider] = providers.json()["items"]
     return dict(provider)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """As ``calisera up`` runs without an SMTP URL: sign-in links land in the mailbox."""
+    return settings.with_changes(dev_mailbox=True)

@@ -92,6 +92,40 @@
     });
   }
 
+  function b64ToBytes(text) {
+    var raw = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out;
+  }
+
+  function pushOptIn(button) {
+    var say = document.getElementById("c-push-status");
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) { return; }
+    button.hidden = false;
+    say.textContent = "";
+    button.addEventListener("click", function () {
+      var provider = button.getAttribute("data-provider");
+      say.textContent = "Asking for permission…";
+      Promise.all([
+        navigator.serviceWorker.ready,
+        fetch("/bff/api/notifications/vapid-public-key").then(function (r) { return r.json(); })
+      ]).then(function (got) {
+        return got[0].pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: b64ToBytes(got[1].public_key)
+        });
+      }).then(function (subscription) {
+        return fetch("/bff/api/notifications/providers/" + provider + "/push-subscriptions", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Calisera-CSRF": "1" },
+          body: JSON.stringify(subscription.toJSON())
+        });
+      }).then(function (r) {
+        say.textContent = r.ok ? "Push is on for this device." : "Push could not be turned on.";
+      }).catch(function () { say.textContent = "Push was not allowed on this device."; });
+    });
+  }
+
   function serviceWorker() {
     if (!("serviceWorker" in navigator)) { return; }
     var prompt = document.getElementById("c-update");
@@ -126,6 +160,7 @@
     each("[data-copy]", copy);
     each("[data-share]", share);
     each("form[data-once]", once);
+    each("#c-push", pushOptIn);
     var alert = document.getElementById("form-alert");
     if (alert) { alert.focus(); }
     serviceWorker();

@@ -49,3 +49,18 @@ self.addEventListener("fetch", (event) => {
     event.respondWith(fetch(request).catch(() => caches.match("/console/offline")));
   }
 });
+
+// A push on a new booking or a cancellation; tapping it opens that booking.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data && event.data.text() }; }
+  const title = data.title || "Calisera";
+  const url = data.booking_id ? "/console/bookings/" + data.booking_id : (data.url || "/console/agenda");
+  event.waitUntil(self.registration.showNotification(title, { body: data.body || "", data: { url }, icon: "/static/icons/icon.svg" }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || "/console/agenda";
+  event.waitUntil(self.clients.openWindow(url));
+});
