@@ -32,10 +32,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 
 from calisera.core.auth import CurrentPrincipal
 from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
+from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.providers import service
 from calisera.providers.qr_codes import render_qr
@@ -58,8 +59,6 @@ from calisera.providers.schemas import (
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 internal = APIRouter(prefix="/internal/v1/providers", tags=["internal"])
 
-Limit = Annotated[int | None, Query()]
-Cursor = Annotated[str | None, Query(max_length=200)]
 QR_CACHE_CONTROL = "public, max-age=300"
 
 
@@ -89,7 +88,7 @@ async def list_providers(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
-    limit: Limit = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ProviderList:
     async with session.begin():
@@ -185,7 +184,7 @@ async def list_services(
     provider_id: uuid.UUID,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ServiceList:
     async with session.begin():

@@ -25,6 +25,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from calisera.core.pagination import Page
 from calisera.scheduling.model import (
     DateOverride,
     ProviderSchedule,
@@ -347,9 +348,8 @@ class ProviderOut(BaseModel):
     updated_at: datetime
 
 
-class ProviderList(BaseModel):
-    items: list[ProviderOut]
-    next_cursor: str | None
+class ProviderList(Page[ProviderOut]):
+    """Providers the caller may manage, oldest first."""
 
 
 # services
@@ -445,9 +445,8 @@ class ServiceOut(BaseModel):
     updated_at: datetime
 
 
-class ServiceList(BaseModel):
-    items: list[ServiceOut]
-    next_cursor: str | None
+class ServiceList(Page[ServiceOut]):
+    """A provider's services, archived ones included, oldest first."""
 
 
 class PublicService(BaseModel):

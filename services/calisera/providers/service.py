@@ -9,10 +9,7 @@ may read a public profile. Ids of providers the caller may not see answer 404.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import itertools
-import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +25,7 @@ from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from calisera.core.events import EventData, EventType, new_event
 from calisera.core.outbox import record_event
+from calisera.core.pagination import after_cursor, page_of
 from calisera.core.settings import Settings
 from calisera.providers import events
 from calisera.providers.models import (
@@ -60,8 +58,6 @@ from calisera.providers.schemas import (
 D = TypeVar("D", bound=EventData)
 
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 MAX_EVENT_AHEAD = timedelta(days=3653)
 
 
@@ -78,31 +74,6 @@ def booking_url(settings: Settings, slug: str) -> str:
 
 def qr_code_url(settings: Settings, provider_id: uuid.UUID) -> str:
     return f"{settings.public_url.rstrip('/')}/api/v1/providers/{provider_id}/qr-code"
-
-
-# --- cursors ----------------------------------------------------------------------
-
-
-def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, row_id = json.loads(raw)
-        return datetime.fromisoformat(created), uuid.UUID(row_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInput.field("cursor", "not a cursor this list returned") from exc
-
-
-def check_limit(limit: int | None) -> int:
-    if limit is None:
-        return DEFAULT_LIMIT
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.field("limit", f"must be between 1 and {MAX_LIMIT}")
-    return limit
 
 
 # --- shaping ----------------------------------------------------------------------
@@ -318,25 +289,18 @@ async def create_provider(
 
 
 async def list_providers(
-    session: AsyncSession, principal: Principal, *, limit: int | None, cursor: str | None
+    session: AsyncSession, principal: Principal, *, limit: int, cursor: str | None
 ) -> tuple[list[Provider], str | None]:
     principal.require_authenticated()
-    n = check_limit(limit)
-    query = sa.select(Provider).order_by(Provider.created_at, Provider.id).limit(n + 1)
+    order = (Provider.created_at, Provider.id)
+    query = sa.select(Provider).where(after_cursor(order, cursor)).order_by(*order)
     if not principal.is_admin:
         owned = sa.func.lower(Provider.owner_email) == (principal.email or "").lower()
         if principal.subject:
             owned = sa.or_(owned, Provider.owner_subject == principal.subject)
         query = query.where(owned)
-    if cursor:
-        created, last_id = decode_cursor(cursor)
-        query = query.where(sa.tuple_(Provider.created_at, Provider.id) > (created, last_id))
-    rows = list((await session.scalars(query)).all())
-    next_cursor = None
-    if len(rows) > n:
-        rows = rows[:n]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return rows, next_cursor
+    rows = (await session.scalars(query.limit(limit + 1))).all()
+    return page_of(rows, limit, lambda p: (p.created_at, p.id))
 
 
 def _owner_only_changes(principal: Principal, patch: ProviderPatch) -> None:
@@ -667,27 +631,20 @@ async def list_services(
     provider_id: uuid.UUID,
     principal: Principal,
     *,
-    limit: int | None,
+    limit: int,
     cursor: str | None,
 ) -> tuple[list[Service], str | None]:
     """Every service of the provider, archived ones included (``active: false``)."""
     p = await managed_provider(session, provider_id, principal)
-    n = check_limit(limit)
+    order = (Service.created_at, Service.id)
     query = (
         sa.select(Service)
-        .where(Service.provider_id == p.id)
-        .order_by(Service.created_at, Service.id)
-        .limit(n + 1)
+        .where(Service.provider_id == p.id, after_cursor(order, cursor))
+        .order_by(*order)
+        .limit(limit + 1)
     )
-    if cursor:
-        created, last_id = decode_cursor(cursor)
-        query = query.where(sa.tuple_(Service.created_at, Service.id) > (created, last_id))
-    rows = list((await session.scalars(query)).all())
-    next_cursor = None
-    if len(rows) > n:
-        rows = rows[:n]
-        next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id)
-    return rows, next_cursor
+    rows = (await session.scalars(query)).all()
+    return page_of(rows, limit, lambda s: (s.created_at, s.id))
 
 
 async def managed_service(
