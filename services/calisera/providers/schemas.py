@@ -18,6 +18,7 @@ import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -26,6 +27,7 @@ from pydantic import (
 )
 
 from calisera.core.pagination import Page
+from calisera.core.text import MultiLine, SingleLine, refuse_control_characters
 from calisera.scheduling.model import (
     DateOverride,
     ProviderSchedule,
@@ -234,14 +236,42 @@ def check_aware(value: datetime) -> datetime:
     return value
 
 
-Slug = Annotated[str, AfterValidator(check_slug)]
-TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
-Phone = Annotated[str, AfterValidator(check_phone)]
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _printable_if_text(value: Any) -> Any:
+    """Before a parser that would quietly percent-encode or drop control characters
+    (URLs): refuse them, so every string field answers NUL the same way."""
+    return refuse_control_characters(value) if isinstance(value, str) else value
+
+
+def _stated(pattern: str) -> Any:
+    return Field(json_schema_extra={"pattern": pattern})
+
+
+Slug = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=63),
+    _stated(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{1,61}[A-Za-z0-9])$"),
+    AfterValidator(check_slug),
+]
+"""Stored lower-case and stripped: ``" Anna-Coaching "`` is the slug ``anna-coaching``."""
+Email = Annotated[
+    EmailStr,
+    BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v),
+    Field(max_length=254),
+    AfterValidator(_lower),
+]
+"""Stored lower-case and stripped (owners are matched by e-mail, case-insensitively)."""
+Url = Annotated[HttpUrl, BeforeValidator(_printable_if_text)]
+TimeZoneName = Annotated[str, SingleLine(64), AfterValidator(check_timezone)]
+Phone = Annotated[str, SingleLine(40), AfterValidator(check_phone)]
 GridTime = Annotated[time, AfterValidator(check_on_grid)]
 LocalDateTime = Annotated[datetime, AfterValidator(check_naive_on_grid)]
 AwareDateTime = Annotated[datetime, AfterValidator(check_aware)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Name = Annotated[str, SingleLine(200, min_length=1)]
+Text = Annotated[str, MultiLine(MAX_TEXT)]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
 COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -258,8 +288,18 @@ def check_color(value: str) -> str:
     return value.lower()
 
 
-Locale = Annotated[str, AfterValidator(check_locale)]
-AccentColor = Annotated[str, AfterValidator(check_color)]
+Locale = Annotated[
+    str,
+    StringConstraints(max_length=35),
+    _stated(LOCALE_PATTERN.pattern),
+    AfterValidator(check_locale),
+]
+AccentColor = Annotated[
+    str,
+    StringConstraints(max_length=7),
+    _stated(COLOR_PATTERN.pattern),
+    AfterValidator(check_color),
+]
 
 
 class Input(BaseModel):
@@ -269,7 +309,7 @@ class Input(BaseModel):
 
 
 class Contact(Input):
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
 
 
@@ -277,7 +317,7 @@ class BookingPage(Input):
     """How the public booking page looks; ``shown_service_ids`` null = every active service."""
 
     accent_color: AccentColor | None = None
-    welcome_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    welcome_text: Annotated[str, MultiLine(2000)] | None = None
     shown_service_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
 
 
@@ -285,11 +325,11 @@ class ProviderCreate(Input):
     slug: Slug
     name: Name
     timezone: TimeZoneName
-    owner_email: EmailStr | None = None
+    owner_email: Email | None = None
     """Required for the admin; a signed-in user may omit it (it defaults to their e-mail)."""
     bio: Text | None = None
-    photo_url: HttpUrl | None = None
-    logo_url: HttpUrl | None = None
+    photo_url: Url | None = None
+    logo_url: Url | None = None
     contact: Contact | None = None
     locale: Locale = "en"
     booking_page: BookingPage | None = None
@@ -302,10 +342,10 @@ class ProviderPatch(Input):
     slug: Slug | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    owner_email: EmailStr | None = None
+    owner_email: Email | None = None
     bio: Text | None = None
-    photo_url: HttpUrl | None = None
-    logo_url: HttpUrl | None = None
+    photo_url: Url | None = None
+    logo_url: Url | None = None
     contact: Contact | None = None
     locale: Locale | None = None
     booking_page: BookingPage | None = None
@@ -357,12 +397,12 @@ class ProviderList(Page[ProviderOut]):
 
 class InPersonLocation(Input):
     type: Literal["in_person"]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    address: Annotated[str, MultiLine(500, min_length=1)]
 
 
 class OnlineLocation(Input):
     type: Literal["online"]
-    url: HttpUrl
+    url: Url
 
 
 class PhoneLocation(Input):
@@ -376,7 +416,7 @@ Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(di
 
 
 class RecurrenceIn(Input):
-    rrule: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    rrule: Annotated[str, SingleLine(500, min_length=1)]
     start_time: GridTime
     starts_on: date
     until: date | None = None
@@ -402,9 +442,7 @@ class ServiceFields(Input):
     max_bookings_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
     cancellation_notice_minutes: Minutes | None = None
     location: Location | None = None
-    price_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
-        None
-    )
+    price_text: Annotated[str, SingleLine(100)] | None = None
     starts_at: AwareDateTime | None = None
     recurrence: RecurrenceIn | None = None
     active: bool | None = None
@@ -508,7 +546,7 @@ class DateOverrideIn(Input):
 class TimeOffIn(Input):
     start: LocalDateTime
     end: LocalDateTime
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Annotated[str, SingleLine(200)] | None = None
 
 
 class AvailabilityIn(Input):

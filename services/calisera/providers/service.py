@@ -10,6 +10,7 @@ may read a public profile. Ids of providers the caller may not see answer 404.
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -38,6 +39,7 @@ from calisera.providers.models import (
 )
 from calisera.providers.recurrence import InvalidRecurrence, normalize_recurrence
 from calisera.providers.schemas import (
+    SLUG_PATTERN,
     AvailabilityIn,
     AvailabilityOut,
     BookingPageOut,
@@ -441,7 +443,10 @@ async def public_profile(
     session: AsyncSession, slug: str, principal: Principal, settings: Settings
 ) -> PublicProfile:
     """The booking page's data; suspended providers are hidden except from owner/admin."""
-    p = await session.scalar(sa.select(Provider).where(Provider.slug == slug.lower()))
+    slug = slug.strip().lower()
+    p = None
+    if re.fullmatch(SLUG_PATTERN, slug):  # anything else names no provider (nor reaches SQL)
+        p = await session.scalar(sa.select(Provider).where(Provider.slug == slug))
     if p is None or (p.suspended and not may_manage(principal, p)):
         raise NotFound(f"No provider '{slug}'.")
     query = (
