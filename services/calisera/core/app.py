@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calisera.core.database import Database
 from calisera.core.errors import PayloadTooLarge, install_problem_handlers, problem_response
 from calisera.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
+from calisera.core.openapi import document_problems
 from calisera.core.platform import (
     Platform,
     ServiceLifespan,
@@ -154,6 +155,14 @@ def create_app(
     )
     app.state.platform = platform
     platform.asgi_app = app
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_problem_handlers(app)
 
     async def healthz() -> dict[str, Any]:

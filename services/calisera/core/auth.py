@@ -22,6 +22,8 @@ class Principal:
     kind: Literal["admin", "user", "anonymous"]
     subject: str | None = None
     email: str | None = None
+    session_id: str | None = None
+    """The users-service session a Calisera access token belongs to (its ``sid``)."""
 
     @property
     def is_admin(self) -> bool:
@@ -85,7 +87,9 @@ class Authenticator:
             claims = self._verifier.verify(credentials)
         except InvalidToken as exc:
             raise Unauthorized(f"Invalid access token: {exc}") from exc
-        return Principal("user", subject=claims.subject, email=claims.email)
+        return Principal(
+            "user", subject=claims.subject, email=claims.email, session_id=claims.session_id
+        )
 
 
 def current_principal(request: Request) -> Principal:

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 PROBLEM_BASE = "https://calisera.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -254,6 +255,20 @@ def validation_problem(errors: Sequence[dict[str, Any]]) -> Problem:
     return InvalidInput(detail, errors=fes)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first
+    route's); found by asking the routes whether they fully match each method."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+    ]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error path of ``app`` through problem+json."""
 
@@ -274,6 +289,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             problem.status = exc.status_code
         if exc.status_code == 404 and exc.detail in (None, "", "Not Found"):
             problem.detail = f"No route for {request.method} {request.url.path}"
+        if exc.status_code == 405:
+            problem.headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem_response(problem, request)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -11,6 +11,7 @@ service keeps its own process-wide objects (clients, caches) in one typed state 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -91,7 +92,9 @@ def build_authenticator(settings: Settings) -> tuple[Authenticator, TokenIssuer 
     issuer = None
     verifier = None
     if settings.jwt_private_key is not None:
-        issuer = TokenIssuer(settings.jwt_private_key.get_secret_value())
+        retired = settings.jwt_previous_keys
+        previous = json.loads(retired)["keys"] if retired else []
+        issuer = TokenIssuer(settings.jwt_private_key.get_secret_value(), previous)
         verifier = TokenVerifier(issuer.jwks())
     elif settings.jwt_public_keys:
         verifier = TokenVerifier(settings.jwt_public_keys)

@@ -6,13 +6,55 @@ Names follow the running contract in ``shared/API.md``: ``DATABASE_URL`` and
 
 from __future__ import annotations
 
+import os
+import re
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 SERVICE_NAMES = ("users", "providers", "bookings", "listing", "notifications", "analytics", "web")
+
+
+class IdentityProvider(BaseModel):
+    """One OpenID Connect identity provider (``CALISERA_OIDC_<NAME>_*``)."""
+
+    model_config = {"frozen": True}
+
+    issuer: str
+    client_id: str
+    client_secret: SecretStr | None = None
+    scopes: str = "openid email profile"
+    label: str | None = None
+
+
+_OIDC_VARIABLE = re.compile(
+    r"^CALISERA_OIDC_(?P<name>[A-Z0-9_]+?)_(?P<key>ISSUER|CLIENT_ID|CLIENT_SECRET|SCOPES|LABEL)$"
+)
+
+
+class _IdentityProvidersSource(PydanticBaseSettingsSource):
+    """Collects ``CALISERA_OIDC_<NAME>_<KEY>`` variables into ``oidc_providers``; the name
+    (lower-cased, ``_`` as ``-``) is the one in ``/auth/login/<name>``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, dict[str, str]] = {}
+        for variable, value in os.environ.items():
+            match = _OIDC_VARIABLE.match(variable.upper())
+            if match and value:
+                name = match["name"].lower().replace("_", "-")
+                found.setdefault(name, {})[match["key"].lower()] = value
+        return {"oidc_providers": found} if found else {}
 
 
 class Settings(BaseSettings):
@@ -78,6 +120,14 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     """Where to fetch the JWKS when ``jwt_public_keys`` is not given."""
 
+    jwt_previous_keys: str | None = None
+    """JWKS JSON of retired signing keys (public halves) the users service keeps serving
+    until the tokens they signed have expired (key rotation)."""
+
+    oidc_providers: dict[str, IdentityProvider] = Field(default_factory=dict)
+    """OpenID Connect identity providers, from ``CALISERA_OIDC_<NAME>_ISSUER``,
+    ``_CLIENT_ID``, ``_CLIENT_SECRET`` and the optional ``_SCOPES`` and ``_LABEL``."""
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -98,6 +148,23 @@ class Settings(BaseSettings):
     listing_url: str | None = None
     notifications_url: str | None = None
     analytics_url: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _IdentityProvidersSource(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     def with_changes(self, **changes: object) -> Settings:
         """A validated copy with ``changes`` applied (``model_copy`` would skip validation)."""

@@ -2,6 +2,8 @@
 
 The users service signs them; every service verifies them with the public key set
 (JWKS). Keys are Ed25519 (OKP): small, fast to verify, no parameters to get wrong.
+Rotation: the issuer signs with its current key and keeps publishing the public halves
+of retired keys (``previous_keys``) until the tokens they signed have expired.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,14 @@ def load_or_create_private_key(path: Path) -> str:
     return pem
 
 
+def public_jwk(private_key_pem: str) -> dict[str, Any]:
+    """The public half of a signing key as a JWK with its thumbprint as ``kid``."""
+    key = OKPKey.import_key(private_key_pem)
+    public = key.as_dict(private=False)
+    public.update({"kid": key.thumbprint(), "use": "sig", "alg": "Ed25519"})
+    return public
+
+
 @dataclass(frozen=True)
 class Claims:
     subject: str
@@ -63,20 +74,24 @@ class Claims:
     scopes: tuple[str, ...]
     expires_at: int
     token_id: str
+    session_id: str | None = None
 
 
 class TokenIssuer:
     """Signs access tokens with one private key and publishes its public half."""
 
-    def __init__(self, private_key_pem: str):
+    def __init__(self, private_key_pem: str, previous_keys: Sequence[dict[str, Any]] = ()):
         self._key = OKPKey.import_key(private_key_pem)
-        public = self._key.as_dict(private=False)
-        self.kid = self._key.thumbprint()
-        public.update({"kid": self.kid, "use": "sig", "alg": "Ed25519"})
-        self.public_jwk: dict[str, Any] = public
+        self.public_jwk: dict[str, Any] = public_jwk(private_key_pem)
+        self.kid: str = self.public_jwk["kid"]
+        self.previous_keys = [
+            {k: v for k, v in key.items() if k != "d"}
+            for key in previous_keys
+            if key.get("kid") != self.kid
+        ]
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self.public_jwk]}
+        return {"keys": [self.public_jwk, *self.previous_keys]}
 
     def issue(
         self,
@@ -86,6 +101,7 @@ class TokenIssuer:
         scopes: tuple[str, ...] = (),
         ttl_seconds: int = ACCESS_TOKEN_TTL_SECONDS,
         now: float | None = None,
+        session_id: str | None = None,
     ) -> str:
         issued = int(now if now is not None else time.time())
         claims: dict[str, Any] = {
@@ -100,6 +116,8 @@ class TokenIssuer:
             claims["email"] = email
         if scopes:
             claims["scope"] = " ".join(scopes)
+        if session_id:
+            claims["sid"] = session_id
         return jwt.encode(
             {"alg": "Ed25519", "kid": self.kid}, claims, self._key, algorithms=_ALGORITHMS
         )
@@ -127,4 +145,5 @@ class TokenVerifier:
             scopes=tuple(str(claims.get("scope", "")).split()),
             expires_at=int(claims["exp"]),
             token_id=str(claims.get("jti", "")),
+            session_id=str(claims["sid"]) if claims.get("sid") else None,
         )

@@ -15,7 +15,7 @@ from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import Forbidden, InvalidInput, NotFound
 from calisera.core.ownership import authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.notifications import service
+from calisera.notifications import service, transactional
 from calisera.notifications.models import dev_mailbox
 from calisera.notifications.schemas import (
     Delivery,
@@ -207,4 +207,6 @@ async def mailbox_html(
     return HTMLResponse(template.render(messages=box.items))
 
 
-spec = ServiceSpec(name="notifications", routers=[router], schema="notifications")
+spec = ServiceSpec(
+    name="notifications", routers=[router, transactional.router], schema="notifications"
+)

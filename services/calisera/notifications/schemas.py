@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
 
 
 class PushKeys(BaseModel):
@@ -86,3 +86,13 @@ class MailboxMessage(BaseModel):
 
 class Mailbox(BaseModel):
     items: list[MailboxMessage]
+
+
+class TransactionalEmail(BaseModel):
+    """An e-mail another service asks to have sent now (sign-in links): it goes out
+    through the same channel as booking mail (SMTP, or the development mailbox)."""
+
+    to: EmailStr = Field(max_length=320)
+    subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")
+    text: str = Field(min_length=1, max_length=20_000)
+    html: str = Field(min_length=1, max_length=100_000)

@@ -367,7 +367,7 @@ def _when(value: str | None, zone: ZoneInfo) -> str | None:
     return local.strftime("%A %-d %B %Y, %H:%M")
 
 
-def _sender_address(public_url: str) -> str:
+def sender_address(public_url: str) -> str:
     host = urlsplit(public_url).hostname or ""
     if "." not in host or host.replace(".", "").isdigit():
         host = "calisera.localhost"
@@ -588,7 +588,7 @@ async def _dispatch(ctx: WorkerContext, message: Any) -> None:
             Email(
                 message_id=f"<{message.id}@calisera>",
                 sender=f"{payload.get('provider_name') or 'Calisera'} via Calisera "
-                f"<{_sender_address(public_url)}>",
+                f"<{sender_address(public_url)}>",
                 recipient=message.recipient,
                 subject=rendered.subject,
                 text=rendered.text,
@@ -622,7 +622,7 @@ async def _push(ctx: WorkerContext, message: Any) -> None:
         PushTarget(sub.endpoint, sub.p256dh, sub.auth),
         {"title": rendered.subject, "url": f"{ctx.settings.public_url.rstrip('/')}/console"},
         private_pem,
-        f"mailto:{_sender_address(ctx.settings.public_url)}",
+        f"mailto:{sender_address(ctx.settings.public_url)}",
     )
     if status in (404, 410):  # the browser dropped the subscription
         async with ctx.sessionmaker() as session, session.begin():

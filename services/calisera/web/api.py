@@ -28,7 +28,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from calisera.core.errors import InvalidInput, NotFound, ServiceUnavailable
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.web import views
+from calisera.web import bff, views
 from calisera.web.booking_form import FIELDS, BookingForm, form_errors, new_nonce
 from calisera.web.clients import (
     Booking,
@@ -609,4 +609,4 @@ async def static_file(path: str) -> Response:
     )
 
 
-spec = ServiceSpec(name="web", routers=[router], lifespan=lifespan)
+spec = ServiceSpec(name="web", routers=[router, bff.router], lifespan=bff.with_bff(lifespan))
