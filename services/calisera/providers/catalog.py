@@ -20,9 +20,7 @@ from calisera.providers.access import (
     managed_service,
 )
 from calisera.providers.changes import (
-    bump_schedule,
-    record_change,
-    service_event_data,
+    record_service_change,
     utc_now,
 )
 from calisera.providers.models import (
@@ -169,16 +167,7 @@ async def create_service(
         **values,
     )
     session.add(s)
-    await session.flush()
-    await bump_schedule(session, p.id)
-    await record_change(
-        session,
-        events.SERVICE_CREATED,
-        aggregate_id=s.id,
-        aggregate_version=s.version,
-        provider_id=p.id,
-        data=service_event_data(s),
-    )
+    await record_service_change(session, events.SERVICE_CREATED, s)
     return s
 
 
@@ -240,17 +229,8 @@ async def update_service(
         s.archived_at = None if s.active else utc_now()
     s.version += 1
     s.updated_at = utc_now()
-    await session.flush()
-    await bump_schedule(session, s.provider_id)
-    data = service_event_data(s, changed=changed)
-    await record_change(
-        session,
-        events.SERVICE_ARCHIVED if archiving else events.SERVICE_UPDATED,
-        aggregate_id=s.id,
-        aggregate_version=s.version,
-        provider_id=s.provider_id,
-        data=data,
-    )
+    type_ = events.SERVICE_ARCHIVED if archiving else events.SERVICE_UPDATED
+    await record_service_change(session, type_, s, changed=changed)
     return s
 
 
@@ -265,14 +245,5 @@ async def archive_service(
     s.archived_at = utc_now()
     s.version += 1
     s.updated_at = s.archived_at
-    await session.flush()
-    await bump_schedule(session, s.provider_id)
-    await record_change(
-        session,
-        events.SERVICE_ARCHIVED,
-        aggregate_id=s.id,
-        aggregate_version=s.version,
-        provider_id=s.provider_id,
-        data=service_event_data(s),
-    )
+    await record_service_change(session, events.SERVICE_ARCHIVED, s)
     return s

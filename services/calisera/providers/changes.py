@@ -55,6 +55,36 @@ async def record_change(
     await record_event(session, outbox, event)
 
 
+async def record_provider_change(
+    session: AsyncSession,
+    type_: EventType[events.ProviderData],
+    p: Provider,
+    settings: Settings,
+    **extra: Any,
+) -> None:
+    """The provider's event at its current version, carrying the full record."""
+    data = provider_event_data(p, settings, **extra)
+    await record_change(
+        session, type_, aggregate_id=p.id, aggregate_version=p.version, provider_id=p.id, data=data
+    )
+
+
+async def record_service_change(
+    session: AsyncSession, type_: EventType[events.ServiceData], s: Service, **extra: Any
+) -> None:
+    """Write the service row, move the provider's schedule version, record the event."""
+    await session.flush()
+    await bump_schedule(session, s.provider_id)
+    await record_change(
+        session,
+        type_,
+        aggregate_id=s.id,
+        aggregate_version=s.version,
+        provider_id=s.provider_id,
+        data=service_event_data(s, **extra),
+    )
+
+
 async def bump_schedule(session: AsyncSession, provider_id: uuid.UUID) -> None:
     """Any change of a provider's services moves its schedule version (and takes the
     provider row lock, which serialises concurrent catalog changes of one provider)."""

@@ -24,6 +24,7 @@ from calisera.providers.access import (
 from calisera.providers.changes import (
     provider_event_data,
     record_change,
+    record_provider_change,
     utc_now,
 )
 from calisera.providers.fields import SLUG_PATTERN
@@ -32,15 +33,12 @@ from calisera.providers.models import (
     Service,
 )
 from calisera.providers.schemas import (
-    ContactOut,
     ProviderCreate,
     ProviderPatch,
     PublicProfile,
 )
 from calisera.providers.views import (
-    booking_url,
-    public_service,
-    qr_code_url,
+    public_profile_out,
 )
 
 
@@ -48,12 +46,16 @@ class SlugTaken(Conflict):
     slug, title = "slug-taken", "The slug is taken"
 
 
-def _slug_taken(exc: IntegrityError) -> bool:
-    orig = exc.orig
-    diag = getattr(orig, "diag", None)
-    return getattr(orig, "sqlstate", None) == "23505" and "slug" in str(
-        getattr(diag, "constraint_name", "") or ""
-    )
+async def _flush_unless_slug_taken(session: AsyncSession, slug: str) -> None:
+    """Flush the provider row; the unique index on ``slug`` answers 409 ``slug-taken``."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        constraint = str(getattr(diag, "constraint_name", "") or "")
+        if getattr(exc.orig, "sqlstate", None) == "23505" and "slug" in constraint:
+            raise SlugTaken(f"The slug '{slug}' is taken.") from exc
+        raise
 
 
 async def create_provider(
@@ -101,20 +103,8 @@ async def create_provider(
         updated_at=now,
     )
     session.add(p)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        if _slug_taken(exc):
-            raise SlugTaken(f"The slug '{data.slug}' is taken.") from exc
-        raise
-    await record_change(
-        session,
-        events.PROVIDER_CREATED,
-        aggregate_id=p.id,
-        aggregate_version=p.version,
-        provider_id=p.id,
-        data=provider_event_data(p, settings),
-    )
+    await _flush_unless_slug_taken(session, p.slug)
+    await record_provider_change(session, events.PROVIDER_CREATED, p, settings)
     return p
 
 
@@ -224,21 +214,8 @@ async def update_provider(
     p.version += 1
     p.schedule_version += 1
     p.updated_at = utc_now()
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        if _slug_taken(exc):
-            raise SlugTaken(f"The slug '{changes['slug']}' is taken.") from exc
-        raise
-    data = provider_event_data(p, settings, changed=changed)
-    await record_change(
-        session,
-        events.PROVIDER_UPDATED,
-        aggregate_id=p.id,
-        aggregate_version=p.version,
-        provider_id=p.id,
-        data=data,
-    )
+    await _flush_unless_slug_taken(session, p.slug)
+    await record_provider_change(session, events.PROVIDER_UPDATED, p, settings, changed=changed)
     return p
 
 
@@ -285,20 +262,4 @@ async def public_profile(
     if p.shown_service_ids is not None:
         query = query.where(Service.id.in_(list(p.shown_service_ids)))
     services = (await session.scalars(query)).all()
-    return PublicProfile(
-        id=p.id,
-        slug=p.slug,
-        name=p.name,
-        timezone=p.timezone,
-        locale=p.locale,
-        bio=p.bio,
-        photo_url=p.photo_url,
-        logo_url=p.logo_url,
-        contact=ContactOut(email=p.contact_email, phone=p.contact_phone),
-        accent_color=p.accent_color,
-        welcome_text=p.welcome_text,
-        booking_url=booking_url(settings, p.slug),
-        qr_code_url=qr_code_url(settings, p.id),
-        suspended=p.suspended,
-        services=[public_service(s) for s in services],
-    )
+    return public_profile_out(p, settings, services)

@@ -4,6 +4,7 @@ scheduling view, and the public URLs of a provider (booking page, QR code)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from calisera.providers.schemas import (
     BookingPageOut,
     ContactOut,
     ProviderOut,
+    PublicProfile,
     PublicService,
     RecurrenceOut,
     ServiceOut,
@@ -32,17 +34,38 @@ def qr_code_url(settings: Settings, provider_id: uuid.UUID) -> str:
     return f"{settings.public_url.rstrip('/')}/api/v1/providers/{provider_id}/qr-code"
 
 
+def _profile(p: Provider, settings: Settings) -> dict[str, Any]:
+    """What the owner's record and the public profile both show of a provider."""
+    return {
+        "id": p.id,
+        "slug": p.slug,
+        "name": p.name,
+        "timezone": p.timezone,
+        "locale": p.locale,
+        "bio": p.bio,
+        "photo_url": p.photo_url,
+        "logo_url": p.logo_url,
+        "contact": ContactOut(email=p.contact_email, phone=p.contact_phone),
+        "suspended": p.suspended,
+        "booking_url": booking_url(settings, p.slug),
+        "qr_code_url": qr_code_url(settings, p.id),
+    }
+
+
+def public_profile_out(
+    p: Provider, settings: Settings, services: Sequence[Service]
+) -> PublicProfile:
+    return PublicProfile(
+        **_profile(p, settings),
+        accent_color=p.accent_color,
+        welcome_text=p.welcome_text,
+        services=[public_service(s) for s in services],
+    )
+
+
 def provider_out(p: Provider, settings: Settings) -> ProviderOut:
     return ProviderOut(
-        id=p.id,
-        slug=p.slug,
-        name=p.name,
-        timezone=p.timezone,
-        locale=p.locale,
-        bio=p.bio,
-        photo_url=p.photo_url,
-        logo_url=p.logo_url,
-        contact=ContactOut(email=p.contact_email, phone=p.contact_phone),
+        **_profile(p, settings),
         booking_page=BookingPageOut(
             accent_color=p.accent_color,
             welcome_text=p.welcome_text,
@@ -52,9 +75,6 @@ def provider_out(p: Provider, settings: Settings) -> ProviderOut:
         ),
         owner_email=p.owner_email,
         owner_subject=p.owner_subject,
-        suspended=p.suspended,
-        booking_url=booking_url(settings, p.slug),
-        qr_code_url=qr_code_url(settings, p.id),
         version=p.version,
         created_at=p.created_at,
         updated_at=p.updated_at,
