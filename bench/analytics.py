@@ -42,8 +42,9 @@ TARGET_SUMMARY_MS = 100
 async def measure(db_url: str, bookings: int, seed: int) -> dict[str, Any]:
     from tests.integration.analytics_stream import generate
 
-    from calisera.analytics import service
+    from calisera.analytics import reports
     from calisera.analytics.consumers import consumer
+    from calisera.analytics.rebuild import rebuild_aggregates
     from calisera.core.consumers import deliver
     from calisera.core.database import Database
     from calisera.core.settings import Settings
@@ -64,15 +65,15 @@ async def measure(db_url: str, bookings: int, seed: int) -> dict[str, Any]:
 
         began = time.perf_counter()
         async with db.sessionmaker() as session, session.begin():
-            rebuilt = await service.rebuild(session)
+            rebuilt = await rebuild_aggregates(session)
         rebuild_seconds = time.perf_counter() - began
 
-        period = service.Period(date(2027, 3, 1), date(2027, 3, 31))
+        period = reports.Period(date(2027, 3, 1), date(2027, 3, 31))
         latencies = []
         for _ in range(50):
             began = time.perf_counter()
             async with db.sessionmaker() as session, session.begin():
-                await service.summary(session, worlds[0].provider_id, period)
+                await reports.summary(session, worlds[0].provider_id, period)
             latencies.append((time.perf_counter() - began) * 1000)
     finally:
         await db.dispose()

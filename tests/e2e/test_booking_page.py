@@ -39,6 +39,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + e.blockedURI);
+});
+"""
+"""Injected by the browser itself (not subject to the page's CSP): every violation of the
+pages' Content-Security-Policy becomes a console error the tests collect."""
+
+
 @pytest.fixture
 def chromium() -> str:
     path = shutil.which("chromium")
@@ -96,6 +105,7 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
                 is_mobile=True,
                 has_touch=True,
             )
+            await context.add_init_script(CSP_REPORTER)
             page = await context.new_page()
             page.on(
                 "request",
@@ -111,7 +121,9 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             )
 
             # opened without ?tz=, the picker reloads itself in the browser's zone
-            await page.goto(f"{live_url}/p/{studio.slug}/s/{studio.event['id']}")
+            opened = await page.goto(f"{live_url}/p/{studio.slug}/s/{studio.event['id']}")
+            assert opened is not None
+            assert "script-src 'self'" in opened.headers["content-security-policy"]
             await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
             await page.get_by_text("12 seats left").first.wait_for()
 
@@ -145,6 +157,7 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
 
             await page.wait_for_url(re.compile(r"/manage/"))
             await page.get_by_role("heading", name="You're booked!").wait_for()
+            assert "token" not in page.url  # kept in the booking's cookie instead
             when = await page.locator(".booking-when").inner_text()
             assert local.strftime("%H:%M") in when and "New York" in when
             assert await page.get_by_role("link", name="Add to calendar").count() == 1
@@ -177,7 +190,79 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
     assert foreign == [], "the pages fetched something from another origin"
     # the only failed request is the deliberate 422 of the incomplete form
     assert failed == [f"422 {live_url}/p/{studio.slug}/s/{studio.simple['id']}/book"]
-    assert all("422" in p for p in problems), problems
+    assert all("422" in p for p in problems), problems  # no CSP violation either
+
+
+async def test_an_email_link_opened_from_another_site_shows_the_booking_without_its_token(
+    chromium: str, live_url: str, studio: Studio
+) -> None:
+    """The mail client is another site: the SameSite=Strict cookie set on that landing
+    must still open the booking, and no address the browser keeps holds the token."""
+    from playwright.async_api import async_playwright
+
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        day = datetime.now(UTC).astimezone(ZoneInfo(NEW_YORK)).date() + timedelta(days=1)
+        slots = (
+            await http.get(
+                "/api/v1/availability",
+                params={
+                    "service_id": studio.simple["id"],
+                    "start": day.isoformat(),
+                    "end": day.isoformat(),
+                    "timezone": NEW_YORK,
+                },
+            )
+        ).json()["slots"]
+        booked = await http.post(
+            "/api/v1/bookings",
+            json={
+                "service_id": studio.simple["id"],
+                "start": slots[0]["start"],
+                "customer": {"name": "Rosalind Franklin", "email": "rosalind@example.com"},
+            },
+        )
+        assert booked.status_code == 201, booked.text
+    booking = booked.json()
+    manage = f"{live_url}/p/{studio.slug}/manage/{booking['id']}"
+    email_link = f"{manage}?token={booking['manage_token']}"
+    mail_site = live_url.replace("127.0.0.1", "localhost")  # another site, same server
+    visited: list[str] = []
+    problems: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(timezone_id=NEW_YORK)
+            await context.add_init_script(CSP_REPORTER)
+            page = await context.new_page()
+            page.on(
+                "request", lambda r: visited.append(r.url) if r.is_navigation_request() else None
+            )
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            await page.goto(f"{mail_site}/console")
+            await page.evaluate(
+                "(href) => { const a = document.createElement('a');"
+                " a.href = href; a.id = 'mail-link'; a.textContent = 'Manage your booking';"
+                " document.body.append(a); }",
+                email_link,
+            )
+            await page.locator("#mail-link").click()
+            await page.get_by_role("heading", name="Your booking").wait_for()
+            assert page.url == manage
+            assert "Rosalind Franklin" in await page.locator(".summary").inner_text()
+            cookies = await context.cookies(manage)
+            assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+                ("calisera_manage", True, "Strict")
+            ]
+            # the cookie carries the booking's other pages: move it, no token anywhere
+            await page.get_by_role("link", name="Change time").click()
+            await page.get_by_role("heading", name="Move your booking").wait_for()
+            await page.locator("button.slot").first.click()
+            await page.get_by_role("heading", name="Booking moved").wait_for()
+        finally:
+            await browser.close()
+    after_landing = visited[visited.index(email_link) + 1 :]
+    assert after_landing and all("token=" not in url for url in after_landing), visited
+    assert problems == [], problems
 
 
 async def test_provider_signs_in_to_the_console_and_sees_the_coming_bookings(

@@ -16,7 +16,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calisera.core.events import EventEnvelope
+from calisera.bookings.events import BOOKING_EVENTS
+from calisera.core.events import EventEnvelope, EventType, new_event
+from calisera.providers.events import (
+    AVAILABILITY_UPDATED,
+    PROVIDER_CREATED,
+    SERVICE_ARCHIVED,
+    SERVICE_CREATED,
+    SERVICE_UPDATED,
+)
 
 CUSTOMERS = [
     ("Ann", "ann@example.com", "+44 20 7946 0958", "Europe/London"),
@@ -58,19 +66,53 @@ class World:
     events: list[EventEnvelope]
 
 
-def _envelope(
-    type_: str, aggregate_id: uuid.UUID, version: int, at: datetime, provider: uuid.UUID, data: dict
+EVENT_TYPES: dict[str, EventType[Any]] = {
+    t.name: t
+    for t in (
+        *BOOKING_EVENTS.values(),
+        PROVIDER_CREATED,
+        SERVICE_CREATED,
+        SERVICE_UPDATED,
+        SERVICE_ARCHIVED,
+        AVAILABILITY_UPDATED,
+    )
+}
+
+
+def producer_event(
+    type_: str,
+    aggregate_id: uuid.UUID,
+    version: int,
+    at: datetime,
+    provider: uuid.UUID,
+    data: dict[str, Any],
 ) -> EventEnvelope:
+    """The envelope the producer writes: ``data`` built through the producer's model."""
+    event_type = EVENT_TYPES[type_]
     source = "bookings" if type_.startswith("booking.") else "providers"
-    return EventEnvelope(
-        type=type_,
+    envelope = new_event(
+        event_type,
+        data=event_type.data.model_validate(data),
         source=source,
         aggregate_id=aggregate_id,
         aggregate_version=version,
-        occurred_at=at,
         provider_id=provider,
-        data=data,
     )
+    return envelope.model_copy(update={"occurred_at": at})
+
+
+def provider_data(provider: uuid.UUID, timezone: str, slug: str) -> dict[str, Any]:
+    """A ``provider.*`` payload (:class:`calisera.providers.events.ProviderData`)."""
+    return {
+        "id": str(provider),
+        "name": "Studio",
+        "slug": slug,
+        "timezone": timezone,
+        "locale": "en",
+        "owner_email": "owner@example.com",
+        "booking_url": f"https://book.example.test/{slug}",
+        "qr_code_url": f"https://book.example.test/{slug}/qr.svg",
+    }
 
 
 def generate(seed: int, *, timezone: str = "Europe/Berlin", bookings: int = 50) -> World:
@@ -123,15 +165,15 @@ def generate(seed: int, *, timezone: str = "Europe/Berlin", bookings: int = 50) 
         "timezone": timezone,
     }
     events: list[EventEnvelope] = [
-        _envelope(
+        producer_event(
             "provider.created",
             provider,
             1,
             setup_at,
             provider,
-            {"id": str(provider), "name": "Studio", "slug": f"studio-{seed}", "timezone": timezone},
+            provider_data(provider, timezone, f"studio-{seed}"),
         ),
-        _envelope(
+        producer_event(
             "availability.updated",
             provider,
             2,
@@ -145,8 +187,8 @@ def generate(seed: int, *, timezone: str = "Europe/Berlin", bookings: int = 50) 
         data["id"], data["provider_id"] = str(s["id"]), str(provider)
         # an outdated first version arrives too; the newer one must win
         stale = data | {"capacity": 99, "name": "old name"}
-        events.append(_envelope("service.created", s["id"], 1, setup_at, provider, stale))
-        events.append(_envelope("service.updated", s["id"], 2, setup_at, provider, data))
+        events.append(producer_event("service.created", s["id"], 1, setup_at, provider, stale))
+        events.append(producer_event("service.updated", s["id"], 2, setup_at, provider, data))
 
     class_days = [
         d
@@ -210,8 +252,6 @@ def booking_events(b: Booking, provider: uuid.UUID, timezone: str) -> list[Event
     customer = {"name": name, "email": email, "phone": phone, "timezone": tz}
 
     def data(start: datetime, status: str, **extra: Any) -> dict[str, Any]:
-        # the shape bookings writes (``_event_data``): no ``created_at``, the creation
-        # time is the ``booking.created`` event's ``occurred_at``
         return {
             "booking_id": str(b.id),
             "service_id": str(b.service["id"]),
@@ -225,17 +265,21 @@ def booking_events(b: Booking, provider: uuid.UUID, timezone: str) -> list[Event
             "status": status,
             "customer": customer,
             "provider_timezone": timezone,
+            "created_at": b.created_at.isoformat(),
+            "actor": "customer",
             **extra,
         }
 
     original = b.original_start
     out = [
-        _envelope("booking.created", b.id, 1, b.created_at, provider, data(original, "confirmed"))
+        producer_event(
+            "booking.created", b.id, 1, b.created_at, provider, data(original, "confirmed")
+        )
     ]
     previous = original
     for version, (at, new_start) in enumerate(b.reschedules, start=2):
         out.append(
-            _envelope(
+            producer_event(
                 "booking.rescheduled",
                 b.id,
                 version,
@@ -249,7 +293,7 @@ def booking_events(b: Booking, provider: uuid.UUID, timezone: str) -> list[Event
         assert b.final_at is not None
         extra = {"reason": "changed plans", "actor": "customer"} if b.final == "cancelled" else {}
         out.append(
-            _envelope(
+            producer_event(
                 f"booking.{b.final}",
                 b.id,
                 len(out) + 1,

@@ -23,7 +23,7 @@ from calisera.cli import app as cli_app
 from calisera.core.consumers import Consumer, deliver
 from calisera.core.database import Database
 from calisera.core.events import EventEnvelope
-from tests.integration.analytics_stream import Reference, World, generate
+from tests.integration.analytics_stream import Reference, World, generate, producer_event
 
 FIRST, LAST = date(2027, 3, 1), date(2027, 3, 31)
 PERIOD = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
@@ -209,7 +209,7 @@ async def test_generated_stream_matches_reference_and_rebuild_changes_nothing(
 async def test_rebuild_repairs_damaged_aggregates(
     analytics: Consumer, db: Database, client: Any, admin_headers: dict[str, str]
 ) -> None:
-    from calisera.analytics import service
+    from calisera.analytics.rebuild import rebuild_aggregates
 
     world = generate(3, bookings=20)
     await feed(analytics, db, world.events, 3)
@@ -219,7 +219,7 @@ async def test_rebuild_repairs_damaged_aggregates(
         await session.execute(sa.delete(daily_buckets))
     assert await dashboard(client, admin_headers, world.provider_id) != board
     async with db.sessionmaker() as session, session.begin():
-        await service.rebuild(session, world.provider_id)
+        await rebuild_aggregates(session, world.provider_id)
     assert await dashboard(client, admin_headers, world.provider_id) == board
 
 
@@ -234,28 +234,24 @@ def booking_event(
     status: str,
     **extra: Any,
 ) -> EventEnvelope:
-    return EventEnvelope(
-        type=type_,
-        source="bookings",
-        aggregate_id=booking,
-        aggregate_version=version,
-        occurred_at=at,
-        provider_id=provider,
-        data={
-            "id": str(booking),
-            "service_id": str(service),
-            "service_kind": "simple",
-            "provider_id": str(provider),
-            "start": start.isoformat(),
-            "end": (start + timedelta(minutes=45)).isoformat(),
-            "seats": 1,
-            "status": status,
-            "customer": {"name": "Ann", "email": "ann@example.com", "phone": None},
-            "provider_timezone": "Europe/Lisbon",
-            "created_at": datetime(2027, 3, 2, 9, tzinfo=UTC).isoformat(),
-            **extra,
-        },
-    )
+    data = {
+        "booking_id": str(booking),
+        "service_id": str(service),
+        "service_kind": "simple",
+        "service_name": "Consultation",
+        "provider_id": str(provider),
+        "provider_name": "Studio",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=45)).isoformat(),
+        "seats": 1,
+        "status": status,
+        "customer": {"name": "Ann", "email": "ann@example.com", "phone": None},
+        "provider_timezone": "Europe/Lisbon",
+        "created_at": datetime(2027, 3, 2, 9, tzinfo=UTC).isoformat(),
+        "actor": "customer",
+        **extra,
+    }
+    return producer_event(type_, booking, version, at, provider, data)
 
 
 async def test_cancellation_before_creation_and_lifecycle_numbers(
@@ -340,13 +336,13 @@ async def test_cancellation_before_creation_and_lifecycle_numbers(
         stored = (await session.execute(sa.select(booking_observations.c.observation))).all()
     assert stored and not any("ann@example.com" in str(row) for row in stored)
 
-    availability = EventEnvelope(
-        type="availability.updated",
-        source="providers",
-        aggregate_id=provider,
-        aggregate_version=4,
-        provider_id=provider,
-        data={
+    availability = producer_event(
+        "availability.updated",
+        provider,
+        4,
+        datetime(2027, 3, 4, tzinfo=UTC),
+        provider,
+        {
             "weekly": [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)],
             "overrides": [],
             "time_off": [],
@@ -436,15 +432,8 @@ async def test_older_availability_and_service_events_never_override_newer_ones(
     provider, yoga = uuid.uuid4(), uuid.uuid4()
 
     def envelope(type_: str, aggregate: uuid.UUID, version: int, data: dict[str, Any]) -> Any:
-        return EventEnvelope(
-            type=type_,
-            source="providers",
-            aggregate_id=aggregate,
-            aggregate_version=version,
-            occurred_at=datetime(2027, 3, 15, 12, tzinfo=UTC),
-            provider_id=provider,
-            data=data,
-        )
+        at = datetime(2027, 3, 15, 12, tzinfo=UTC)
+        return producer_event(type_, aggregate, version, at, provider, data)
 
     def hours(end: str) -> dict[str, Any]:
         return {
@@ -472,7 +461,7 @@ async def test_older_availability_and_service_events_never_override_newer_ones(
     for e in [
         envelope("availability.updated", provider, 5, hours("17:00")),
         envelope("availability.updated", provider, 4, hours("10:00")),  # older: ignored
-        envelope("service.archived", yoga, 3, {"id": str(yoga), "provider_id": str(provider)}),
+        envelope("service.archived", yoga, 3, yoga_data | {"active": False}),
         envelope("service.updated", yoga, 2, yoga_data),
         envelope("service.created", yoga, 1, yoga_data | {"capacity": 99}),  # older: ignored
     ]:
@@ -592,7 +581,7 @@ async def test_real_bookings_and_providers_outboxes_give_the_right_summary(
     (newest first) through the consumer; the owner's dashboard counts them."""
     from zoneinfo import ZoneInfo
 
-    from calisera.analytics import service
+    from calisera.analytics.rebuild import rebuild_aggregates
 
     berlin = ZoneInfo("Europe/Berlin")
     owner = auth_headers("owner@example.com")
@@ -697,6 +686,6 @@ async def test_real_bookings_and_providers_outboxes_give_the_right_summary(
     assert sum(r.json()["by_hour"]) == 2
 
     async with db.sessionmaker() as session, session.begin():
-        await service.rebuild(session)
+        await rebuild_aggregates(session)
     r = await client.get(f"{base}/summary", params=period, headers=owner)
     assert r.json() == s

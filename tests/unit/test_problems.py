@@ -26,3 +26,24 @@ def test_field_problem_names_the_field():
     assert problem.status == 422
     assert problem.errors[0].field == "timezone"
     assert "Mars/Olympus" in problem.detail
+
+
+def test_a_problem_whose_class_takes_other_arguments_is_rebuilt_from_its_answer() -> None:
+    from calisera.core.errors import FieldError, problem_from_body
+
+    class NeedsAReason(InvalidInput):
+        status, slug, title = 422, "test-needs-a-reason", "Needs a reason"
+
+        def __init__(self, reason: str):
+            super().__init__(f"because {reason}", errors=[FieldError("start", reason)])
+
+    body = {
+        "type": "https://calisera.dev/problems/test-needs-a-reason",
+        "detail": "because closed",
+        "errors": [{"field": "start", "message": "closed"}],
+        "reason": "closed",
+    }
+    problem = problem_from_body(422, body, default_detail="x")
+    assert isinstance(problem, NeedsAReason)
+    assert problem.detail == "because closed" and problem.extra == {"reason": "closed"}
+    assert problem.errors == [FieldError("start", "closed")]

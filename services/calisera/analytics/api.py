@@ -1,62 +1,59 @@
 """HTTP routes of the analytics service: provider dashboards (owner or admin only).
 
 Periods are inclusive provider-local dates (``from``/``to``, default the last 30 days,
-at most 366 days).
+at most 366 days). A provider the caller does not own is answered 404, as everywhere
+(:data:`calisera.core.ownership.OwnedProviderDep`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from calisera.analytics import service
+from calisera.analytics import reports
 from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
-from calisera.core.auth import CurrentPrincipal, Principal
-from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.ownership import authorize_provider
-from calisera.core.platform import Platform, ServiceSpec
+from calisera.core.dependencies import SessionDep
+from calisera.core.ownership import OwnedProvider, OwnedProviderDep
+from calisera.core.platform import ServiceSpec
 
 router = APIRouter(prefix="/api/v1/analytics/providers/{provider_id}", tags=["analytics"])
 
 From = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
 To = Annotated[date | None, Query(alias="to", description="Last day, inclusive.")]
 
-
-async def authorize(platform: Platform, principal: Principal, provider_id: uuid.UUID) -> None:
-    """Admins see every provider; a signed-in user only the providers they own (else 404)."""
-    await authorize_provider(platform.owners, principal, provider_id)
+Report = Callable[[AsyncSession, uuid.UUID, reports.Period], Awaitable[dict[str, Any]]]
 
 
-async def _period(
-    session: SessionDep, provider_id: uuid.UUID, first: date | None, last: date | None
-) -> service.Period:
-    today = await service.provider_today(session, provider_id, datetime.now(UTC))
-    return service.resolve_period(first, last, today)
+async def answer(
+    session: AsyncSession,
+    provider: OwnedProvider,
+    first: date | None,
+    last: date | None,
+    report: Report,
+) -> dict[str, Any]:
+    """``report`` for the requested period (defaults read in the provider's zone today)."""
+    async with session.begin():
+        today = await reports.provider_today(session, provider.id, datetime.now(UTC))
+        period = reports.resolve_period(first, last, today)
+        return await report(session, provider.id, period)
 
 
 @router.get("/summary", response_model=Summary, response_model_by_alias=True)
 async def get_summary(
-    provider_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    platform: PlatformDep,
-    session: SessionDep,
-    first: From = None,
-    last: To = None,
+    provider: OwnedProviderDep, session: SessionDep, first: From = None, last: To = None
 ) -> dict[str, Any]:
-    await authorize(platform, principal, provider_id)
-    async with session.begin():
-        period = await _period(session, provider_id, first, last)
-        return await service.summary(session, provider_id, period)
+    return await answer(session, provider, first, last, reports.summary)
 
 
 @router.get("/timeseries", response_model=Timeseries, response_model_by_alias=True)
 async def get_timeseries(
-    provider_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    platform: PlatformDep,
+    provider: OwnedProviderDep,
     session: SessionDep,
     metric: Annotated[str, Query(description="One of the summary's counters or ratios.")] = (
         "bookings_created"
@@ -65,56 +62,30 @@ async def get_timeseries(
     first: From = None,
     last: To = None,
 ) -> dict[str, Any]:
-    service.validate_metric(metric, interval)
-    await authorize(platform, principal, provider_id)
-    async with session.begin():
-        period = await _period(session, provider_id, first, last)
-        return await service.timeseries(session, provider_id, period, metric, interval)
+    reports.validate_metric(metric, interval)
+    series = partial(reports.timeseries, metric=metric, interval=interval)
+    return await answer(session, provider, first, last, series)
 
 
 @router.get("/services", response_model=ServiceTable, response_model_by_alias=True)
 async def get_services(
-    provider_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    platform: PlatformDep,
-    session: SessionDep,
-    first: From = None,
-    last: To = None,
+    provider: OwnedProviderDep, session: SessionDep, first: From = None, last: To = None
 ) -> dict[str, Any]:
-    await authorize(platform, principal, provider_id)
-    async with session.begin():
-        period = await _period(session, provider_id, first, last)
-        return await service.service_table(session, provider_id, period)
+    return await answer(session, provider, first, last, reports.service_table)
 
 
 @router.get("/heatmap", response_model=Heatmap, response_model_by_alias=True)
 async def get_heatmap(
-    provider_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    platform: PlatformDep,
-    session: SessionDep,
-    first: From = None,
-    last: To = None,
+    provider: OwnedProviderDep, session: SessionDep, first: From = None, last: To = None
 ) -> dict[str, Any]:
-    await authorize(platform, principal, provider_id)
-    async with session.begin():
-        period = await _period(session, provider_id, first, last)
-        return await service.heatmap(session, provider_id, period)
+    return await answer(session, provider, first, last, reports.heatmap)
 
 
 @router.get("/customers", response_model=CustomerMix, response_model_by_alias=True)
 async def get_customers(
-    provider_id: uuid.UUID,
-    principal: CurrentPrincipal,
-    platform: PlatformDep,
-    session: SessionDep,
-    first: From = None,
-    last: To = None,
+    provider: OwnedProviderDep, session: SessionDep, first: From = None, last: To = None
 ) -> dict[str, Any]:
-    await authorize(platform, principal, provider_id)
-    async with session.begin():
-        period = await _period(session, provider_id, first, last)
-        return await service.customer_report(session, provider_id, period)
+    return await answer(session, provider, first, last, reports.customer_report)
 
 
 spec = ServiceSpec(name="analytics", routers=[router], schema="analytics")

@@ -23,13 +23,13 @@ app = typer.Typer(name="analytics", help="Analytics maintenance.", no_args_is_he
 
 
 async def run_rebuild(database_url: str, provider_id: uuid.UUID | None) -> str:
-    from calisera.analytics import service
+    from calisera.analytics.rebuild import rebuild_aggregates
     from calisera.core.database import Database
 
     db = Database(database_url, pool_size=1, max_overflow=0)
     try:
         async with db.sessionmaker() as session, session.begin():
-            result = await service.rebuild(session, provider_id)
+            result = await rebuild_aggregates(session, provider_id)
     finally:
         await db.dispose()
     return (

@@ -3,7 +3,7 @@
 ``booking_observations`` (what each booking event said, minus personal data) and the
 ``bookings``/``services``/``providers`` fact tables are the source; ``daily_stats`` and
 ``daily_buckets`` are aggregates derived from the booking facts
-(:mod:`calisera.analytics.aggregates`) and can be rebuilt from them at any time.
+(:mod:`calisera.analytics.contributions`) and can be rebuilt from them at any time.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from calisera.analytics.contributions import STAT_COLUMNS
 from calisera.core.consumers import processed_events_table
 from calisera.core.database import schema_metadata
 
@@ -89,19 +90,7 @@ providers = sa.Table(
 )
 
 _STAT_COLUMNS = [
-    sa.Column(name, sa.Integer, nullable=False, server_default="0")
-    for name in (
-        "created",
-        "cancelled",
-        "rescheduled",
-        "completed",
-        "no_show",
-        "bookings",
-        "seats_booked",
-        "booked_minutes",
-        "lead_time_minutes",
-        "cancel_notice_minutes",
-    )
+    sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in STAT_COLUMNS
 ]
 
 daily_stats = sa.Table(

@@ -49,12 +49,17 @@ class CustomerCounts(BaseModel):
     repeat_rate: float | None
 
 
-class Summary(Counts):
+class Heading(BaseModel):
+    """What every answer starts with: whose numbers, for which days."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     provider_id: uuid.UUID
     from_: date = Field(alias="from")
     to: date
+
+
+class Summary(Heading, Counts):
     timezone: str
     lead_time: dict[str, int] = Field(
         description="Bookings made in the period by time from booking to start."
@@ -72,24 +77,14 @@ class Point(BaseModel):
     value: int | float | None
 
 
-class Timeseries(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    provider_id: uuid.UUID
+class Timeseries(Heading):
     metric: str
     interval: str
-    from_: date = Field(alias="from")
-    to: date
     timezone: str
     points: list[Point]
 
 
-class ServiceTable(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    provider_id: uuid.UUID
-    from_: date = Field(alias="from")
-    to: date
+class ServiceTable(Heading):
     items: list[ServicePerformance]
 
 
@@ -99,12 +94,7 @@ class HeatmapCell(BaseModel):
     bookings: int
 
 
-class Heatmap(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    provider_id: uuid.UUID
-    from_: date = Field(alias="from")
-    to: date
+class Heatmap(Heading):
     timezone: str
     cells: list[HeatmapCell]
     by_weekday: list[int]
@@ -123,11 +113,6 @@ class CountryCount(BaseModel):
     customers: int
 
 
-class CustomerMix(CustomerCounts):
-    model_config = ConfigDict(populate_by_name=True)
-
-    provider_id: uuid.UUID
-    from_: date = Field(alias="from")
-    to: date
+class CustomerMix(Heading, CustomerCounts):
     timezones: list[ZoneCount]
     countries: list[CountryCount]

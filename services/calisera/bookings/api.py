@@ -32,6 +32,7 @@ from calisera.bookings.schemas import (
     BookingStatus,
     BusyTime,
 )
+from calisera.bookings.transactions import write_transaction
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput
@@ -52,6 +53,7 @@ class BookingsState:
     """Process-wide objects of the bookings service (``platform.get(BookingsState)``)."""
 
     schedules: service.ScheduleSource
+    idempotency_secret: bytes
 
 
 def _state(platform: Platform) -> BookingsState:
@@ -60,6 +62,20 @@ def _state(platform: Platform) -> BookingsState:
 
 def _schedules(platform: Platform) -> service.ScheduleSource:
     return _state(platform).schedules
+
+
+def _idempotency_key(
+    platform: Platform, operation: str, header: str | None, principal: Principal
+) -> idempotency.IdempotencyKey | None:
+    """The request's Idempotency-Key, scoped to the operation and the caller."""
+    caller = None
+    if principal.is_admin:
+        caller = "admin"
+    elif principal.is_authenticated:
+        caller = f"user:{principal.subject or principal.email}"
+    return idempotency.parse_key(
+        operation, header, principal=caller, secret=_state(platform).idempotency_secret
+    )
 
 
 def _now() -> datetime:
@@ -124,7 +140,7 @@ async def create_booking(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    key = idempotency.parse_key("create", idempotency_key)
+    key = _idempotency_key(platform, "create", idempotency_key, principal)
     now = _now()
     if key is not None:
         stored = await idempotency.claim(
@@ -142,13 +158,18 @@ async def create_booking(
             if principal.is_admin
             else service.Actor("customer", str(body.customer.email))
         )
-        async with session.begin():
+        sealer = _token_sealer(platform)
+
+        async def work() -> dict[str, Any]:
             created = await service.create_booking(
-                session, config, body, now, actor, seal_token=_token_sealer(platform)
+                session, config, body, now, actor, seal_token=sealer
             )
-            payload = created.booking.model_dump(mode="json")
+            answer = created.booking.model_dump(mode="json")
             if key is not None:
-                await idempotency.record_response(session, key, 201, payload, now)
+                await idempotency.record_response(session, key, 201, answer, now)
+            return answer
+
+        payload = await write_transaction(session, work)
     except BaseException:
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
@@ -181,16 +202,13 @@ async def cancel_booking(
     config = None
     if actor.kind == "customer":
         config = await _schedules(platform).schedule_config(row.service_id)
-    async with session.begin():
-        result = await service.cancel_booking(
-            session,
-            booking_id,
-            actor,
-            _now(),
-            reason=body.reason if body else None,
-            config=config,
-        )
-    return result
+    reason = body.reason if body else None
+    return await write_transaction(
+        session,
+        lambda: service.cancel_booking(
+            session, booking_id, actor, _now(), reason=reason, config=config
+        ),
+    )
 
 
 @router.post("/api/v1/bookings/{booking_id}/reschedule", response_model=BookingOut)
@@ -204,7 +222,7 @@ async def reschedule_booking(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
-    key = idempotency.parse_key(f"reschedule:{booking_id}", idempotency_key)
+    key = _idempotency_key(platform, f"reschedule:{booking_id}", idempotency_key, principal)
     now = _now()
     if key is not None:
         stored = await idempotency.claim(
@@ -217,13 +235,17 @@ async def reschedule_booking(
             return JSONResponse(stored.body, status_code=stored.status_code)
     try:
         config = await _schedules(platform).schedule_config(row.service_id)
-        async with session.begin():
+
+        async def work() -> dict[str, Any]:
             result = await service.reschedule_booking(
                 session, booking_id, body.start, actor, config, now
             )
-            payload = result.model_dump(mode="json")
+            answer = result.model_dump(mode="json")
             if key is not None:
-                await idempotency.record_response(session, key, 200, payload, now)
+                await idempotency.record_response(session, key, 200, answer, now)
+            return answer
+
+        payload = await write_transaction(session, work)
     except BaseException:
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
@@ -240,11 +262,11 @@ async def _finish(
     body: BookingAction | None,
 ) -> BookingOut:
     _, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
-    async with session.begin():
-        result = await service.finish_booking(
-            session, booking_id, status, actor, _now(), reason=body.reason if body else None
-        )
-    return result
+    reason = body.reason if body else None
+    return await write_transaction(
+        session,
+        lambda: service.finish_booking(session, booking_id, status, actor, _now(), reason=reason),
+    )
 
 
 @router.post("/api/v1/bookings/{booking_id}/complete", response_model=BookingOut)
@@ -365,7 +387,8 @@ async def _purge_idempotency_keys(platform: Platform) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(platform: Platform) -> AsyncIterator[None]:
     client = ProvidersClient(platform)
-    platform.provide(BookingsState(schedules=client))
+    secret = idempotency.lookup_secret(platform.settings.admin_token_value)
+    platform.provide(BookingsState(schedules=client, idempotency_secret=secret))
     purger = asyncio.create_task(_purge_idempotency_keys(platform))
     try:
         yield

@@ -35,7 +35,7 @@ Design (the database guarantees it; Python only explains failures nicely):
     it produced, before/after times and status.
 
 ``idempotency_keys``
-    ``Idempotency-Key`` requests: looked up by SHA-256 of the key (the key itself is
+    ``Idempotency-Key`` requests: looked up by an HMAC of scope and key (the key itself is
     never stored), with the SHA-256 of the canonical request body and, once done, the
     response encrypted with a key derived from the Idempotency-Key (see
     :mod:`calisera.bookings.idempotency`). Rows older than 24 hours are ignored and

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from calisera.core.text import MultiLine, SingleLine
 from calisera.scheduling.model import BusyInterval, OccurrenceSeats
 
 # --- internal read model: GET /internal/v1/bookings/busy?provider_id=&start=&end= ---
@@ -96,10 +97,10 @@ def _e164(value: str | None) -> str | None:
 class Customer(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    email: EmailStr
-    phone: Annotated[str | None, AfterValidator(_e164)] = Field(default=None, max_length=40)
-    timezone: Annotated[str | None, AfterValidator(_valid_zone)] = None
+    name: Annotated[str, SingleLine(200, min_length=1)]
+    email: Annotated[EmailStr, SingleLine(254, min_length=3)]
+    phone: Annotated[Annotated[str, SingleLine(40)] | None, AfterValidator(_e164)] = None
+    timezone: Annotated[Annotated[str, SingleLine(64)] | None, AfterValidator(_valid_zone)] = None
 
 
 class BookingCreate(BaseModel):
@@ -109,7 +110,7 @@ class BookingCreate(BaseModel):
     start: AwareDatetime
     seats: int = Field(default=1, ge=1, le=1000)
     customer: Customer
-    notes: str | None = Field(default=None, max_length=2000)
+    notes: Annotated[str, MultiLine(2000)] | None = None
 
 
 class BookingReschedule(BaseModel):
@@ -123,7 +124,7 @@ class BookingAction(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Annotated[str, MultiLine(2000)] | None = None
 
 
 class CustomerOut(BaseModel):

@@ -116,6 +116,35 @@ def hash_manage_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+_WRITES_LOCK_NAMESPACE = 0x626B  # "bk": the two-int advisory key space of booking writes
+_LOCK_PROVIDER = sa.text(
+    "SELECT pg_advisory_xact_lock(:ns, hashtext(CAST(:provider_id AS text)))"
+).bindparams(ns=_WRITES_LOCK_NAMESPACE)
+_LOCK_PROVIDER_OF_BOOKING = sa.text(
+    "SELECT pg_advisory_xact_lock(:ns, hashtext(CAST(provider_id AS text)))"
+    " FROM bookings.bookings WHERE id = :booking_id"
+).bindparams(ns=_WRITES_LOCK_NAMESPACE)
+
+
+async def lock_provider(session: AsyncSession, provider_id: uuid.UUID) -> None:
+    """Serialise this transaction's booking writes with every other one of the provider.
+
+    Taken first, before any read the write depends on: two transactions inserting
+    *different* overlapping ranges into the GiST exclusion constraint can otherwise
+    each wait for the other's uncommitted row (PostgreSQL answers one of them with a
+    deadlock), and a rule checked on rows read before another booking commits (the daily
+    limit) would pass twice. Under this lock every read of the transaction sees all the
+    provider's earlier committed writes (READ COMMITTED takes a snapshot per statement).
+    It is held until commit or rollback; other providers never wait for it.
+    """
+    await session.execute(_LOCK_PROVIDER, {"provider_id": str(provider_id)})
+
+
+async def _lock_provider_of(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    """:func:`lock_provider` for the provider of an existing booking (one round trip)."""
+    await session.execute(_LOCK_PROVIDER_OF_BOOKING, {"booking_id": booking_id})
+
+
 def _conflict(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in _CONFLICT_SQLSTATES
 
@@ -539,9 +568,21 @@ async def create_booking(
     ``booking.created`` carries the provider's slug (for links) and, when ``seal_token``
     is given, the manage token sealed for the notifications service (see
     :mod:`calisera.core.sealing`); the database keeps only the token's hash.
+
+    What is checked where: everything bookings owns (busy time, seats, the daily
+    limit) is read after :func:`lock_provider`, so it is exact. ``config`` (hours, time
+    off, suspension, archive: owned by the providers service) is the version
+    revalidated with ``If-None-Match`` at the start of the request, outside the
+    transaction. Re-fetching it under the lock would hold a pooled connection and the
+    provider's lock across a call into providers, whose answer needs a connection of
+    the same pool in ``calisera up``: a storm of one provider's bookings would starve
+    the pool. A change committed after that revalidation is ordered after the booking,
+    which is what it would be had the booking committed a moment earlier: neither a
+    change of hours nor a suspension cancels confirmed bookings.
     """
     service = config.service
     start = request.start.astimezone(now.tzinfo)
+    await lock_provider(session, config.provider_id)
     await check_start(session, config, start, request.seats, now)
     end = start + timedelta(minutes=service.duration_minutes)
     booking_id = uuid.uuid4()
@@ -629,6 +670,7 @@ async def cancel_booking(
     config: ScheduleConfig | None = None,
 ) -> BookingOut:
     """Cancel and free the time. Cancelling a cancelled booking changes nothing."""
+    await _lock_provider_of(session, booking_id)
     row = await load_booking(session, booking_id, for_update=True)
     if row.status == "cancelled":
         return booking_out(row)
@@ -656,6 +698,7 @@ async def finish_booking(
     reason: str | None = None,
 ) -> BookingOut:
     """Mark a confirmed booking completed or no-show, once it has started."""
+    await _lock_provider_of(session, booking_id)
     row = await load_booking(session, booking_id, for_update=True)
     if row.status == status:
         return booking_out(row)
@@ -679,6 +722,7 @@ async def reschedule_booking(
     now: datetime,
 ) -> BookingOut:
     """Move a booking atomically: the old time is freed only if the new one is taken."""
+    await _lock_provider_of(session, booking_id)
     row = await load_booking(session, booking_id, for_update=True)
     if row.status != "confirmed":
         raise InvalidTransition(f"A booking that is {row.status} cannot be rescheduled.")

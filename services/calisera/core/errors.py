@@ -173,7 +173,14 @@ def problem_from_body(status: int, body: Any, *, default_detail: str) -> Problem
     ]
     known = {"type", "title", "status", "detail", "instance", "errors"}
     extra = {k: v for k, v in body.items() if k not in known}
-    problem = cls(str(body.get("detail") or default_detail), errors=errors, extra=extra)
+    detail = str(body.get("detail") or default_detail)
+    try:
+        problem = cls(detail, errors=errors, extra=extra)
+    except TypeError:
+        # a class built from other arguments (``NotBookable(reason)``): what the answer
+        # carries is all a client can know of it
+        problem = cls.__new__(cls)
+        Problem.__init__(problem, detail, errors=errors, extra=extra)
     if cls is Problem:
         problem.status = status
     return problem

@@ -22,8 +22,11 @@ Rules (decisions a reader cannot see in the code):
   15-minute buffer before is offered when work starts at 09:00); only the booked time
   itself must lie inside availability and outside time off.
 - **Events and classes** are explicitly scheduled: their occurrences need not lie in
-  weekly availability and ignore time off and other bookings; seats left are
-  ``capacity - seats_taken`` and full occurrences are not offered. The provider's
+  weekly availability and ignore time off; seats left are ``capacity - seats_taken``
+  and full occurrences are not offered. A provider is one person: an occurrence whose
+  buffered time overlaps any confirmed time of the provider other than its own booked
+  seats (a one-to-one booking, another booked occurrence) is not offered, because the
+  database would refuse its first seat — every offered slot is bookable. The provider's
   active events and classes (``other_services``) block one-to-one slots whether or not
   anyone booked them (with their own buffers), like any booking does.
 - **Notice and window**: a start is offered when ``now + min_notice <= start <=
@@ -53,12 +56,12 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from calisera.scheduling.hours import WorkingHours, merge_spans, time_off_span
 from calisera.scheduling.model import (
     AvailabilityQuery,
     ServiceDefinition,
     ServiceKind,
     Slot,
-    WallInterval,
 )
 from calisera.scheduling.recurrence import occurrence_starts
 from calisera.scheduling.zones import (
@@ -67,7 +70,6 @@ from calisera.scheduling.zones import (
     day_number,
     fixed_offset,
     local_day_and_minute,
-    naive_boundary,
     offset_at,
     to_minutes,
     uniform_offset,
@@ -129,18 +131,9 @@ class _Forbidden:
     __slots__ = ("his", "los")
 
     def __init__(self, ranges: Iterable[tuple[int, int]]):
-        pairs = sorted((a, b) for a, b in ranges if a < b)
-        los: list[int] = []
-        his: list[int] = []
-        for a, b in pairs:
-            if his and a <= his[-1]:
-                if b > his[-1]:
-                    his[-1] = b
-            else:
-                los.append(a)
-                his.append(b)
-        self.los = los
-        self.his = his
+        merged = merge_spans(ranges)
+        self.los = [a for a, _ in merged]
+        self.his = [b for _, b in merged]
 
     def contains(self, t: int) -> bool:
         i = bisect_right(self.los, t)
@@ -165,26 +158,6 @@ class _Forbidden:
         return out
 
 
-def _wall_minutes(intervals: Iterable[WallInterval]) -> tuple[tuple[int, int], ...]:
-    spans = []
-    for iv in intervals:
-        s = iv.start.hour * 60 + iv.start.minute
-        e = iv.end.hour * 60 + iv.end.minute
-        if e == 0:
-            e = MINUTES_PER_DAY
-        if e > s:
-            spans.append((s, e))
-    spans.sort()
-    merged: list[tuple[int, int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return tuple(merged)
-
-
 class _Plan:
     """A query's inputs turned into integers and indexes, for provider days
     ``[first_day, last_day]`` (day numbers of provider-local dates)."""
@@ -203,13 +176,7 @@ class _Plan:
         self.earliest, self.latest = notice_bounds(query)
 
         schedule = query.schedule
-        by_weekday: dict[int, list[WallInterval]] = {}
-        for rule in schedule.weekly:
-            by_weekday.setdefault(rule.weekday, []).append(WallInterval(rule.start, rule.end))
-        self.weekly = {wd: _wall_minutes(ivs) for wd, ivs in by_weekday.items()}
-        self.overrides = {
-            day_number(o.date): _wall_minutes(o.intervals) for o in schedule.overrides
-        }
+        self.hours = WorkingHours(schedule, self.tz)
 
         dur, before, after = self.duration, self.before, self.after
         lo_wall = (first_day - 1) * MINUTES_PER_DAY
@@ -220,8 +187,7 @@ class _Plan:
             b = day_number(off.end.date()) * MINUTES_PER_DAY + MINUTES_PER_DAY
             if b < lo_wall or a > hi_wall:
                 continue
-            start = naive_boundary(self.tz, off.start, is_end=False)
-            end = naive_boundary(self.tz, off.end, is_end=True)
+            start, end = time_off_span(self.tz, off)
             forbidden.append((start - dur + 1, end))
 
         self.seats_taken: dict[int, int] = {}
@@ -238,7 +204,32 @@ class _Plan:
                     if busy.service_id == service.id:
                         day, _ = local_day_and_minute(self.tz, to_minutes(busy.start))
                         self.daily[day] = self.daily.get(day, 0) + 1
+        else:
+            self._plan_group_conflicts()
         self.forbidden = _Forbidden(forbidden)
+
+    def _plan_group_conflicts(self) -> None:
+        """Starts of this event/class that the provider's confirmed time makes
+        unattendable: any busy interval but the occurrence's own block overlaps them."""
+        dur, before, after = self.duration, self.before, self.after
+        service_id = self.service.id
+        others = []
+        self.own_blocks: list[tuple[int, int, int]] = []
+        for b in self.query.busy:
+            lo = to_minutes(b.start) - b.buffer_before_minutes
+            hi = to_minutes(b.end) + b.buffer_after_minutes
+            if b.service_id == service_id:
+                self.own_blocks.append((to_minutes(b.start), lo, hi))
+            else:
+                others.append((lo - dur - after + 1, hi + before))
+        self.occupied = _Forbidden(others)
+
+    def occurrence_blocked(self, t: int) -> bool:
+        """Whether confirmed time other than this occurrence's own overlaps start ``t``."""
+        if self.occupied.contains(t):
+            return True
+        lo, hi = t - self.before, t + self.duration + self.after
+        return any(start != t and a < hi and lo < b for start, a, b in self.own_blocks)
 
     def _busy_ranges(self) -> list[tuple[int, int]]:
         ranges = [
@@ -263,23 +254,10 @@ class _Plan:
                 )
         return ranges
 
-    def wall_intervals(self, day: int) -> tuple[tuple[int, int], ...]:
-        found = self.overrides.get(day)
-        if found is not None:
-            return found
-        # day 0 (1970-01-01) was a Thursday: weekday 3.
-        return self.weekly.get((day + 3) % 7, ())
-
-    def instant_intervals(self, day: int) -> list[tuple[int, int]]:
-        out = []
-        for s, e in self.wall_intervals(day):
-            out.extend(wall_range_instants(self.tz, day, s, e))
-        return out
-
     def grid(self, day: int) -> list[int]:
         """Slot starts of a simple service on provider-local ``day``, before anything
         but availability is considered (ascending instants)."""
-        intervals = self.wall_intervals(day)
+        intervals = self.hours.wall_intervals(day)
         if not intervals:
             return []
         dur, step = self.duration, self.step
@@ -367,7 +345,7 @@ def free_slots(query: AvailabilityQuery) -> list[Slot]:
     else:
         for t in plan.occurrences(first_day, last_day):
             left = service.capacity - plan.seats_taken.get(t, 0)
-            if lo <= t < hi and left > 0:
+            if lo <= t < hi and left > 0 and not plan.occurrence_blocked(t):
                 starts.append(t)
                 seats.append(left)
     return _slots(starts, seats, dur, zone(query.output_zone))
@@ -438,7 +416,7 @@ def check_bookable(query: AvailabilityQuery, start: datetime, seats: int = 1) ->
         grid = plan.grid(day) if plan.step > 0 else []
         i = bisect_left(grid, t)
         if exact != t * 60 or i == len(grid) or grid[i] != t:
-            fits = any(a <= t and t + dur <= b for a, b in plan.instant_intervals(day))
+            fits = any(a <= t and t + dur <= b for a, b in plan.hours.instant_intervals(day))
             raise NotBookable("misaligned" if fits else "outside_availability")
         if plan.at_daily_limit(day):
             raise NotBookable("daily_limit")
@@ -448,6 +426,8 @@ def check_bookable(query: AvailabilityQuery, start: datetime, seats: int = 1) ->
     else:
         if exact != t * 60 or t not in plan.occurrences(day, day):
             raise NotBookable("outside_availability")
+        if plan.occurrence_blocked(t):
+            raise NotBookable("taken")
         left = service.capacity - plan.seats_taken.get(t, 0)
     if left < seats:
         raise NotBookable("full")

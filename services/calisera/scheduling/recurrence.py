@@ -14,7 +14,7 @@ An event is a single occurrence at its ``starts_at`` instant.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from calisera.scheduling.zones import (
     local_day_and_minute,
     to_minutes,
     wall_instants,
+    zone,
 )
 
 
@@ -86,3 +87,13 @@ def occurrence_starts(
         if instants:
             out.append(instants[0])
     return out
+
+
+def occurrences(
+    service: ServiceDefinition, timezone: str, first: date, last: date
+) -> list[datetime]:
+    """Start instants (UTC) of an event's or class's occurrences whose date in
+    ``timezone`` is in ``[first, last]``, sorted: the starts the listing offers, before
+    notice, window and seats are considered. Empty for simple services."""
+    starts = occurrence_starts(service, zone(timezone), day_number(first), day_number(last))
+    return [datetime.fromtimestamp(m * 60, UTC) for m in starts]

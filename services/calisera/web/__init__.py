@@ -10,13 +10,16 @@ Decisions worth knowing:
   token and suspended providers stay hidden (:mod:`calisera.web.clients`).
 - A double submit books once: every form render carries a random nonce that becomes
   the ``Idempotency-Key`` of ``POST /api/v1/bookings``.
-- "Add to calendar" links to ``/p/{slug}/manage/{id}/booking.ics?token=``, which fetches
-  ``/api/v1/bookings/{id}/ics`` with the ``X-Manage-Token`` header (a plain link cannot
-  send a header).
-- ``Content-Security-Policy: default-src 'self'`` on every page (images may also come
-  from ``https:`` for the provider's logo); the accent colour is a stylesheet
-  (``/p/{slug}/theme.css``) because inline styles are not allowed. No fonts, scripts
-  or styles are fetched from anywhere else.
+- Manage tokens never stay in an address: e-mails link to ``/p/{slug}/manage/{id}?token=``,
+  and that landing keeps the token in an HttpOnly, SameSite=Strict cookie scoped to the
+  booking's path and answers the same address without it (:mod:`calisera.web.manage_token`).
+  "Add to calendar" links to ``/p/{slug}/manage/{id}/booking.ics``, which fetches
+  ``/api/v1/bookings/{id}/ics`` with the ``X-Manage-Token`` header.
+- Every answer carries the security headers (:mod:`calisera.web.pages`): a CSP of
+  ``'self'`` with no inline script or style (images may also come from ``https:`` for the
+  provider's logo; the accent colour is the stylesheet ``/p/{slug}/theme.css``),
+  ``frame-ancestors 'self'``, ``nosniff``, ``Referrer-Policy: no-referrer``, and HSTS over
+  TLS. No fonts, scripts or styles are fetched from anywhere else.
 - ``/console`` is an installable PWA shell: sign-in by pasting an access token until the
   users service's sign-in pages exist; it lists today's bookings from
   ``GET /api/v1/providers/{id}/bookings``.

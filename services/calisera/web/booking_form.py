@@ -1,7 +1,7 @@
 """The booking form: what the customer typed, the checks made before calling the
 bookings service, the request it becomes, and its answer's field errors mapped back.
 
-No I/O and no FastAPI: the route in :mod:`calisera.web.api` parses the form into
+No I/O and no FastAPI: the route in :mod:`calisera.web.booking_pages` parses the form into
 :class:`BookingForm` and renders what this module decides.
 """
 

@@ -6,6 +6,10 @@ token (the base :class:`ServiceClient` adds it for service-to-service calls, we 
 so the manage page can only show a booking when the customer's ``X-Manage-Token`` says
 so, and a suspended provider is hidden from web exactly as from anyone else.
 
+Problem answers become the very exception classes the other service raised
+(:func:`calisera.core.clients.raise_for_problem`); a 401/403 (a wrong manage token) is a
+404 page for the customer (:class:`calisera.web.pages.PageRoute`).
+
 Answers are parsed leniently (unknown fields ignored, optional fields defaulted): the
 pages need a handful of fields and must not break when another service adds one.
 """
@@ -20,8 +24,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from calisera.core.clients import ServiceClient
-from calisera.core.errors import Conflict, FieldError, InvalidInput, NotFound, Problem
+from calisera.core.clients import ServiceClient, raise_for_problem
+from calisera.core.errors import PROBLEM_BASE, Conflict, NotFound
 from calisera.core.platform import Platform
 
 
@@ -96,7 +100,7 @@ class ProvidersClient(ServiceClient):
     async def provider_by_slug(self, slug: str) -> PublicProvider:
         """The public profile; ``NotFound`` for unknown and for suspended providers."""
         response = await self.request("GET", f"/api/v1/providers/by-slug/{slug}")
-        _raise_for_status(response)
+        raise_for_problem(response, service=self.service)
         provider = PublicProvider.model_validate(response.json())
         if provider.suspended:
             raise NotFound("This booking page is not available")
@@ -138,7 +142,7 @@ class ListingClient(ServiceClient):
                 "timezone": timezone,
             },
         )
-        _raise_for_status(response)
+        raise_for_problem(response, service=self.service)
         return Availability.model_validate(response.json())
 
 
@@ -148,19 +152,13 @@ class ListingClient(ServiceClient):
 class SlotTaken(Conflict):
     """The slot was taken (or filled up) between showing it and booking it."""
 
-    slug = "slot-unavailable"
-
 
 class BookingInProgress(Conflict):
     """The same Idempotency-Key is still being processed (a double submit in flight)."""
 
-    slug = "booking-in-progress"
-
 
 class BookingConflict(Conflict):
     """The booking cannot change that way now (e.g. too close to its start)."""
-
-    slug = "booking-conflict"
 
 
 class BookingCustomer(Lenient):
@@ -212,7 +210,7 @@ class BookingsClient(ServiceClient):
                     await asyncio.sleep(0.1)
                     continue
                 raise BookingInProgress(_problem_detail(response) or "Booking in progress")
-            _raise_for_status(response)
+            _raise_for_booking_problem(response)
             return Booking.model_validate(response.json())
         raise AssertionError("unreachable")
 
@@ -220,7 +218,7 @@ class BookingsClient(ServiceClient):
         response = await self.request(
             "GET", f"/api/v1/bookings/{booking_id}", headers=_manage(manage_token)
         )
-        _raise_for_status(response)
+        _raise_for_booking_problem(response)
         return Booking.model_validate(response.json())
 
     async def cancel_booking(
@@ -232,7 +230,7 @@ class BookingsClient(ServiceClient):
             headers=_manage(manage_token),
             json={"reason": reason} if reason else {},
         )
-        _raise_for_status(response)
+        _raise_for_booking_problem(response)
         return Booking.model_validate(response.json())
 
     async def reschedule_booking(
@@ -244,14 +242,14 @@ class BookingsClient(ServiceClient):
             headers=_manage(manage_token),
             json={"start": start.isoformat()},
         )
-        _raise_for_status(response)
+        _raise_for_booking_problem(response)
         return Booking.model_validate(response.json())
 
     async def booking_ics(self, booking_id: uuid.UUID, manage_token: str) -> bytes:
         response = await self.request(
             "GET", f"/api/v1/bookings/{booking_id}/ics", headers=_manage(manage_token)
         )
-        _raise_for_status(response)
+        _raise_for_booking_problem(response)
         return response.content
 
 
@@ -273,35 +271,19 @@ def _problem_detail(response: httpx.Response) -> str | None:
 
 
 def _problem_is(response: httpx.Response, slug: str) -> bool:
-    return str(_problem(response).get("type", "")).endswith(f"/{slug}")
+    return str(_problem(response).get("type", "")) == PROBLEM_BASE + slug
 
 
-def _raise_for_status(response: httpx.Response) -> None:
-    """Turn the other service's problem answers into our own Problems (same meaning).
+def _raise_for_booking_problem(response: httpx.Response) -> None:
+    """The bookings service's problems, with its conflicts told apart for the pages.
 
-    401 and 403 become :class:`NotFound`: to a customer holding a wrong manage link the
-    booking simply does not exist (the contract answers 404 for what a caller may not see).
+    Until ``calisera.bookings.client`` exports the bookings service's own exception
+    classes (they live in its ``service`` module, which web may not import), a slot
+    taken and a booking that cannot change are told apart here by the answer's type.
     """
-    status = response.status_code
-    if status < 400:
-        return
-    body = _problem(response)
-    detail = str(body.get("detail") or response.reason_phrase)
-    if status in (401, 403, 404):
-        raise NotFound(detail)
-    if status == 409:
-        raise (
-            SlotTaken(detail)
-            if _problem_is(response, "slot-unavailable")
-            else BookingConflict(detail)
-        )
-    if status == 422:
-        errors = [
-            FieldError(str(e.get("field", "")), str(e.get("message", "")))
-            for e in body.get("errors") or []
-            if isinstance(e, dict)
-        ]
-        raise InvalidInput(detail, errors=errors)
-    problem = Problem(detail)
-    problem.status = status
-    raise problem
+    try:
+        raise_for_problem(response, service="bookings")
+    except Conflict as exc:
+        if _problem_is(response, "slot-unavailable"):
+            raise SlotTaken(exc.detail) from exc
+        raise BookingConflict(exc.detail) from exc

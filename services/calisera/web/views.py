@@ -1,7 +1,7 @@
 """Presentation: Jinja2 templates (autoescaped), time shown in the customer's zone,
-slots grouped by day, and the security headers every page carries.
+slots grouped by day.
 
-Nothing here does I/O beyond reading templates; the routes in :mod:`calisera.web.api`
+Nothing here does I/O beyond reading templates; the page routes (:mod:`calisera.web.pages`)
 fetch data through :mod:`calisera.web.clients` and hand plain values to these helpers.
 """
 
@@ -24,19 +24,6 @@ from calisera.web.clients import FreeSlot
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' https: data:; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
-)
-"""``default-src 'self'``: no inline script or style, nothing from another origin. Images
-may come from ``https:`` because a provider's logo lives at a URL of their choosing."""
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 WEEK_DAYS = 7
 EVENT_HORIZON_DAYS = 61
@@ -63,8 +50,7 @@ def environment() -> jinja2.Environment:
 def render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page; never cached (free times change, manage pages carry a token)."""
     html = environment().get_template(template).render(**context)
-    headers = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
 def not_found_page(message: str | None = None) -> HTMLResponse:

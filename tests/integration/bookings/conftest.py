@@ -65,6 +65,7 @@ class Providers:
         starts_at: datetime | None = None,
         slot_interval_minutes: int | None = None,
         owner_email: str = OWNER_EMAIL,
+        **fields: Any,
     ) -> ScheduleConfig:
         provider_id = provider_id or await self._provider(owner_email)
         body: dict[str, Any] = {
@@ -75,6 +76,7 @@ class Providers:
             "booking_window_days": 365,
             "cancellation_notice_minutes": cancellation_notice_minutes,
         }
+        body.update(fields)
         if kind == "simple":
             body["buffer_before_minutes"] = buffer_before_minutes
             body["buffer_after_minutes"] = buffer_after_minutes

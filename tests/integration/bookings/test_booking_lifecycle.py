@@ -463,3 +463,33 @@ async def test_availability_counts_booked_seats(client, schedules, book):
     assert r.status_code == 200, r.text
     [slot] = r.json()["slots"]
     assert slot["seats_left"] == 4
+
+
+async def test_control_characters_in_any_text_are_422_naming_the_field(
+    client, schedules, book, admin_headers
+):
+    config = await schedules.add_service()
+    cases = {
+        "customer.name": {"customer": {"name": "A\u0000B", "email": "grace@example.com"}},
+        "customer.email": {"customer": {"name": "Grace", "email": "gr\u0000ace@example.com"}},
+        "customer.phone": {
+            "customer": {"name": "Grace", "email": "g@example.com", "phone": "+41\u000044"}
+        },
+        "customer.timezone": {
+            "customer": {"name": "Grace", "email": "g@example.com", "timezone": "UTC\u0000"}
+        },
+        "notes": {"notes": "bring \u0000 shoes"},
+    }
+    for field, over in cases.items():
+        r = await book(config, tomorrow_at(10), **over)
+        assert r.status_code == 422, (field, r.text)
+        assert field in [e["field"] for e in r.json()["errors"]], (field, r.text)
+    r = await book(config, tomorrow_at(10), notes="line one\nline two\ttabbed")
+    assert r.status_code == 201, r.text
+    cancel = await client.post(
+        f"/api/v1/bookings/{r.json()['id']}/cancel",
+        json={"reason": "sorry\u0007"},
+        headers=admin_headers,
+    )
+    assert cancel.status_code == 422
+    assert [e["field"] for e in cancel.json()["errors"]] == ["reason"]
