@@ -5,8 +5,9 @@ an :class:`OwnerDirectory` (the providers client, revalidating a small cache), w
 the assembly installs in every process as :attr:`Platform.owners`. The platform admin
 may act on any provider; a signed-in user only on the providers they own; anyone else
 is told the provider does not exist (404, ``shared/API.md``), so ids of other tenants
-reveal nothing. On the provider's own sub-resources (:data:`OwnedProviderDep`) a
-deleted provider is unknown to everyone, the admin too.
+reveal nothing. On the provider's own sub-resources (``/api/v1/providers/{id}/...``,
+``authorize_provider(..., existing=True)``) a deleted provider is unknown to everyone,
+the admin too.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ async def owned_provider(
     provider_id: Annotated[uuid.UUID, Path(description="The provider (UUID).")],
 ) -> OwnedProvider:
     directory: OwnerDirectory | None = request.app.state.platform.owners
-    return await authorize_provider(directory, principal, provider_id, existing=True)
+    return await authorize_provider(directory, principal, provider_id)
 
 
 OwnedProviderDep = Annotated[OwnedProvider, Depends(owned_provider)]
