@@ -36,6 +36,7 @@ from calisera.bookings.transactions import write_transaction
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput
+from calisera.core.ownership import authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.providers.client import ProvidersClient
@@ -96,14 +97,12 @@ async def _actor(
 async def _require_staff(
     platform: Platform, provider_id: uuid.UUID, principal: Principal
 ) -> service.Actor:
-    """Owner of the provider or admin; anyone else sees 404 (or 401 without credentials)."""
-    principal.require_authenticated()
-    if principal.is_admin:
+    """Owner of the provider or admin; anyone else, and everyone for a deleted provider,
+    sees 404 (or 401 without credentials): the one decision of ``core.ownership``."""
+    owned = await authorize_provider(platform.owners, principal, provider_id, existing=True)
+    if owned.role == "admin":
         return service.Actor("admin", principal.subject)
-    owner = await _schedules(platform).get_provider(provider_id)
-    if principal.owns(owner.get("owner_email"), owner.get("owner_subject")):
-        return service.Actor("owner", principal.subject or principal.email)
-    raise service.BookingNotFound()
+    return service.Actor("owner", owned.actor_id)
 
 
 async def _load_for(
