@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import FileResponse, Response
 
 from calisera.core.clients import raise_for_problem
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput
-from calisera.core.state import state_dependency
 from calisera.web import views
 from calisera.web.bff import BffState, end_session
 from calisera.web.console_session import (
     ApiDep,
+    BffDep,
     console_router,
     field_errors,
     new_nonce,
@@ -31,7 +31,6 @@ from calisera.web.console_session import (
 from calisera.web.pages import redirect
 
 router = console_router()
-BffDep = Annotated[BffState, Depends(state_dependency(BffState))]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -31,13 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.clients import raise_for_problem
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import FieldError, InvalidInput, NotFound, Problem
+from calisera.core.errors import FieldError, InvalidInput, NotFound, Problem, ServiceUnavailable
 from calisera.core.platform import Platform
-from calisera.core.state import state_dependency
 from calisera.web import views
 from calisera.web.bff import BffState, renew_cookie, session_tokens
 from calisera.web.models import FormSubmission
-from calisera.web.pages import PageRoute, redirect
+from calisera.web.pages import PageRoute, redirect, security_headers, served_over_tls
 
 SIGN_IN_PATH = "/console/sign-in"
 WELCOME_PATH = "/console/welcome"
@@ -65,18 +64,21 @@ class ConsoleRoute(PageRoute):
 
         async def console_handler(request: Request) -> Response:
             if request.method == "POST" and not _same_origin(request):
-                return render(
+                response = render(
                     "console/message.html",
                     status_code=403,
                     title="Not sent from this site",
                     message="This form was not sent from the Calisera console.",
                 )
-            try:
-                response = await handler(request)
-            except SignInRequired:
-                response = redirect(SIGN_IN_PATH)
-            except OnboardingRequired:
-                response = redirect(WELCOME_PATH)
+            else:
+                try:
+                    response = await handler(request)
+                except SignInRequired:
+                    response = redirect(SIGN_IN_PATH)
+                except OnboardingRequired:
+                    response = redirect(WELCOME_PATH)
+            # answers made here, outside PageRoute's handler, get the same headers
+            response.headers.update(security_headers(tls=served_over_tls(request)))
             if request.url.path.startswith("/console"):
                 response.headers["Referrer-Policy"] = CONSOLE_REFERRER_POLICY
             renewal = getattr(request.state, "renewed_session", None)
@@ -170,11 +172,19 @@ class ConsoleApi:
         return provider
 
 
+def bff_state(platform: PlatformDep) -> BffState:
+    """The BFF's clients; none in a process without the users service: the 503 page."""
+    try:
+        return platform.get(BffState)
+    except RuntimeError as exc:
+        raise ServiceUnavailable("Signing in needs the users service.") from exc
+
+
+BffDep = Annotated[BffState, Depends(bff_state)]
+
+
 async def _console_api(
-    request: Request,
-    platform: PlatformDep,
-    session: SessionDep,
-    state: Annotated[BffState, Depends(state_dependency(BffState))],
+    request: Request, platform: PlatformDep, session: SessionDep, state: BffDep
 ) -> ConsoleApi:
     async with session.begin():
         tokens = await session_tokens(session, state, request, platform.settings)

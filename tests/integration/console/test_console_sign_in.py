@@ -61,3 +61,14 @@ async def test_a_form_posted_from_another_site_is_refused(sign_in):
     r = await browser.post("/console/sign-out", headers={"Origin": "https://evil.example"})
     assert r.status_code == 403
     assert (await browser.get("/console")).headers["location"] != "/console/sign-in"
+
+
+async def test_redirects_and_refusals_carry_the_security_headers(sign_in, client):
+    stranger = await client.get("/console/agenda")
+    browser = await sign_in("nora@example.com")
+    new_user = await browser.get("/console")  # to onboarding
+    refused = await browser.post("/console/sign-out", headers={"Origin": "https://evil.example"})
+    for answer in (stranger, new_user, refused):
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        assert answer.headers["referrer-policy"] == "same-origin"
+        assert answer.headers["x-content-type-options"] == "nosniff"
