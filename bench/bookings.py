@@ -108,6 +108,9 @@ class FixedSchedules:
     async def schedule_config(self, service_id: uuid.UUID) -> Any:
         return self.configs[service_id]
 
+    async def provider_of(self, service_id: uuid.UUID) -> Any:
+        return self.configs[service_id].provider_id
+
     async def get_provider(self, provider_id: uuid.UUID) -> dict[str, Any]:
         return self.owners[provider_id]
 
@@ -141,7 +144,9 @@ def bench_app() -> Any:
 
     @contextlib.asynccontextmanager
     async def fixed_schedules(platform: Any) -> Any:
-        platform.state["bookings"].schedules = FixedSchedules(entries)
+        from calisera.bookings.api import BookingsState
+
+        platform.get(BookingsState).schedules = FixedSchedules(entries)
         yield
 
     return create_app(

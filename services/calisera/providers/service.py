@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from calisera.core.events import EventData, EventType, new_event
+from calisera.core.locks import lock_provider
 from calisera.core.outbox import record_event
 from calisera.core.settings import Settings
 from calisera.providers import events
@@ -379,6 +380,7 @@ async def update_provider(
 ) -> Provider:
     """Partial update. Changing ``timezone`` keeps the wall-clock hours as they are;
     a request that changes nothing records no event."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal, lock=True)
     _owner_only_changes(principal, patch)
     fields = patch.model_fields_set
@@ -456,6 +458,7 @@ async def delete_provider(
     ``provider.deleted`` event tells consumers. Owners cannot delete; they ask the
     platform (or the admin suspends instead, which keeps everything)."""
     principal.require_admin()
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await session.get(Provider, provider_id, with_for_update=True)
     if p is None:
         raise NotFound(f"No provider {provider_id}.")
@@ -632,6 +635,7 @@ def _service_values(
 async def create_service(
     session: AsyncSession, provider_id: uuid.UUID, data: ServiceCreate, principal: Principal
 ) -> Service:
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal)
     fields = {
         k: getattr(data, k) for k in data.model_fields_set | {"name", "kind", "duration_minutes"}
@@ -720,6 +724,7 @@ async def update_service(
     patch: ServicePatch,
     principal: Principal,
 ) -> Service:
+    await lock_provider(session, provider_id)  # orders this change with bookings
     s = await managed_service(session, provider_id, service_id, principal, lock=True)
     sent = patch.model_fields_set
     if "kind" in sent and patch.kind != s.kind:
@@ -760,6 +765,7 @@ async def archive_service(
     session: AsyncSession, provider_id: uuid.UUID, service_id: uuid.UUID, principal: Principal
 ) -> Service:
     """Archive (soft-delete): no new bookings, existing ones stay. Repeating is harmless."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     s = await managed_service(session, provider_id, service_id, principal, lock=True)
     if not s.active:
         return s
@@ -911,6 +917,7 @@ async def put_availability(
     session: AsyncSession, provider_id: uuid.UUID, data: AvailabilityIn, principal: Principal
 ) -> AvailabilityOut:
     """Replace the provider's hours, overrides and time off (wall clock, as given)."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal, lock=True)
     _check_availability(data)
     current = await _load_availability(session, p.id)
