@@ -54,14 +54,12 @@ def up(
 ) -> None:
     """Run everything on this machine: embedded PostgreSQL (unless DATABASE_URL is set),
     migrations, every service on one port, relay and workers."""
-    from calisera.local import Background, StartupError, run_up
+    from calisera.processes.server import StartupError
+    from calisera.processes.supervisor import Background, pipeline_processes
+    from calisera.processes.up import run_up
 
     settings = _settings(data_dir)
-    background = Background()
-    if workers:
-        from calisera.pipeline import local_background
-
-        background.starters.extend(local_background())
+    background = Background(pipeline_processes() if workers else [])
     try:
         run_up(settings, host=host, port=port, background=background)
     except StartupError as exc:
@@ -80,7 +78,7 @@ def serve(
     """Serve one service's API (one Kubernetes Deployment each)."""
     from calisera.assembly import build_app
     from calisera.core.migrations import migrated_services, schema_states, upgrade_all
-    from calisera.local import StartupError, serve_uvicorn
+    from calisera.processes.server import StartupError, serve_uvicorn
 
     if service not in SERVICE_NAMES:
         _fail(f"unknown service {service!r}; choose one of: {', '.join(SERVICE_NAMES)}", 2)
@@ -133,7 +131,7 @@ def worker(
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
 ) -> None:
     """Run the Celery worker of one consumer queue."""
-    from calisera.pipeline import run_worker
+    from calisera.processes.worker import run_worker
 
     run_worker(_settings(), queue, concurrency=concurrency, pool=pool)
 
@@ -146,7 +144,7 @@ def relay(
     ] = None,
 ) -> None:
     """Move committed outbox events of every service to the broker."""
-    from calisera.pipeline import run_relay
+    from calisera.processes.relay import run_relay
 
     run_relay(_settings(), once=once, metrics_port=metrics_port)
 
@@ -160,14 +158,10 @@ def dlq_list(
     consumer: Annotated[str | None, typer.Option(help="Only this consumer queue.")] = None,
 ) -> None:
     """Show dead-lettered deliveries."""
-    from calisera.pipeline import dead_letters
+    from calisera.processes.dead_letters import dead_letters, describe
 
     for row in dead_letters(_settings(), consumer):
-        typer.echo(
-            f"{row['event_id']}  {row['consumer']:<14} {row['event_type']:<22} "
-            f"failures={row['failures']} dead_at={row['dead_at']:%Y-%m-%dT%H:%M:%S%z}  "
-            f"{(row['last_error'] or '').splitlines()[0][:120] if row['last_error'] else ''}"
-        )
+        typer.echo(describe(row))
 
 
 @dlq.command("replay")
@@ -178,7 +172,7 @@ def dlq_replay(
     """Hand dead-lettered deliveries back to the relay, which publishes them again."""
     from uuid import UUID
 
-    from calisera.pipeline import replay_dead_letters
+    from calisera.processes.dead_letters import replay_dead_letters
 
     count = replay_dead_letters(_settings(), consumer, UUID(event_id) if event_id else None)
     typer.echo(f"replaying {count} deliveries")
@@ -193,7 +187,7 @@ def demo(
 ) -> None:
     """Create a realistic demo provider with services, availability and bookings."""
     from calisera.demo import run_demo
-    from calisera.local import local_settings
+    from calisera.processes.up import local_settings
 
     settings = local_settings(_settings(data_dir))
     typer.echo(run_demo(url, settings))
@@ -208,7 +202,7 @@ def token(
 ) -> None:
     """Print a development access token signed with the local key of `calisera up`."""
     from calisera.core.tokens import TokenIssuer
-    from calisera.local import local_settings
+    from calisera.processes.up import local_settings
 
     settings = local_settings(_settings(data_dir))
     if settings.jwt_private_key is None:

@@ -267,3 +267,23 @@ async def test_a_provider_tenant_is_accepted_by_the_installed_api() -> None:
             async with kube.get(collection) as listed:
                 items = (await listed.json())["items"]
         assert [t["spec"]["slug"] for t in items] == ["studio-anna"]
+
+
+async def test_email_needs_an_smtp_url_or_an_explicit_off() -> None:
+    import helm_sdkpy
+
+    base = scenario_values("minimal-values.yaml")
+    with pytest.raises(helm_sdkpy.InstallError, match=r"email\.smtpUrl is required"):
+        await helm_install({k: v for k, v in base.items() if k != "email"})
+    off = await helm_install(base)
+    sending = await helm_install({**base, "email": {"smtpUrl": "smtp://relay.mail:25"}})
+
+    def smtp_env(release: Installed) -> list[Any]:
+        deployments = by_kind(release.objects, "Deployment")
+        containers = deployments["cal-calisera-worker-notifications"]["spec"]["template"]["spec"]
+        env = containers["containers"][0]["env"]
+        return [e.get("value") for e in env if e["name"] == "CALISERA_SMTP_URL"]
+
+    assert smtp_env(off) == []
+    assert "E-mail is OFF" in off.result["info"]["notes"]
+    assert smtp_env(sending) == ["smtp://relay.mail:25"]

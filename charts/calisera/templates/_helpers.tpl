@@ -81,9 +81,9 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
     secretKeyRef:
       name: {{ include "calisera.secretName" (dict "root" . "ref" .Values.adminToken) }}
       key: {{ .Values.adminToken.secretKey }}
-{{- if .Values.smtpUrl }}
+{{- if .Values.email.enabled }}
 - name: CALISERA_SMTP_URL
-  value: {{ .Values.smtpUrl | quote }}
+  value: {{ required "email.smtpUrl is required (smtp://host:port), or set email.enabled: false to run without e-mail" .Values.email.smtpUrl | quote }}
 {{- end }}
 {{- if and .Values.otel.enabled .Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT

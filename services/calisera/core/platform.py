@@ -19,13 +19,15 @@ from typing import Any, TypeVar
 from fastapi import APIRouter
 
 from calisera.core.auth import Authenticator
+from calisera.core.backoff import Backoff
 from calisera.core.database import Database
 from calisera.core.ownership import OwnerDirectory
 from calisera.core.settings import Settings
 from calisera.core.tokens import TokenIssuer, TokenVerifier
 
 T = TypeVar("T")
-
+KEY_SET_BACKOFF = Backoff(base=0.2, cap=5.0)
+"""Between fetches of the users service's JWKS while it starts: 0.2 s doubling to 5 s."""
 ReadinessCheck = Callable[["Platform"], Awaitable[None]]
 ServiceLifespan = Callable[["Platform"], contextlib.AbstractAsyncContextManager[None]]
 
@@ -120,7 +122,7 @@ async def fetch_key_set(platform: Platform, attempts: int = 10) -> None:
             except (httpx.HTTPError, ValueError):
                 if attempt == attempts - 1:
                     raise
-                await asyncio.sleep(min(2**attempt * 0.2, 5))
+                await asyncio.sleep(KEY_SET_BACKOFF.delay(attempt + 1))
 
 
 @contextlib.asynccontextmanager

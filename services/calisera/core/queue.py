@@ -7,7 +7,7 @@ SQLAlchemy transport on the platform's own PostgreSQL: durable, shared by every 
 of the machine, nothing extra to install. That transport (like a filesystem one) loses
 a message whose worker is killed with SIGKILL; the relay's ``relay.deliveries`` table
 re-publishes every event a consumer has not confirmed after a visibility timeout, so no
-broker has to be trusted with the end-to-end guarantee (see :mod:`calisera.core.relay`).
+broker has to be trusted with the end-to-end guarantee (see :mod:`calisera.processes.relay`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def queue_name(settings: Settings, consumer: str) -> str:
 
 
 def create_celery(settings: Settings) -> Celery:
-    """A configured Celery app; tasks are registered by :mod:`calisera.pipeline`."""
+    """A configured Celery app; tasks are registered by :mod:`calisera.processes.worker`."""
     url = broker_url(settings)
     if url.startswith("sqla+"):
         _tune_embedded_transport()

@@ -76,7 +76,12 @@ class Settings(BaseSettings):
     """Redis URL for the listing cache; unset = an in-process cache."""
 
     smtp_url: str | None = None
-    """``smtp://host:port``; unset in ``up`` = the development mailbox."""
+    """``smtp://host:port``; unset = no e-mail, unless ``dev_mailbox`` is on."""
+
+    dev_mailbox: bool = False
+    """Store e-mail in ``notifications.dev_mailbox`` (shown to this machine only) instead
+    of sending it. ``calisera up`` turns it on when no SMTP URL is set; nothing else
+    should: with neither this nor ``smtp_url``, e-mail is off and nothing is stored."""
 
     sms_url: str | None = None
     """Twilio-compatible SMS API base (``https://user:token@host/2010-04-01/Accounts/SID``);
@@ -178,3 +183,8 @@ class Settings(BaseSettings):
     @cached_property
     def admin_token_value(self) -> str | None:
         return self.admin_token.get_secret_value() if self.admin_token else None
+
+    @property
+    def email_enabled(self) -> bool:
+        """E-mail is sent (SMTP) or kept (development mailbox); else none is planned."""
+        return bool(self.smtp_url) or self.dev_mailbox

@@ -3,19 +3,18 @@ log, and the development mailbox."""
 
 from __future__ import annotations
 
-import uuid
+import ipaddress
 from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import Forbidden, InvalidInput, NotFound
-from calisera.core.ownership import authorize_provider
+from calisera.core.ownership import OwnedProviderDep
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.notifications import service, transactional
+from calisera.notifications import deliveries, preferences, rendering, subscriptions, transactional
 from calisera.notifications.models import dev_mailbox
 from calisera.notifications.schemas import (
     Delivery,
@@ -32,15 +31,10 @@ from calisera.notifications.schemas import (
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 
 
-async def require_owner(platform: Platform, principal: Principal, provider_id: uuid.UUID) -> None:
-    """Owner (by the providers service's record) or admin; 404 for other tenants."""
-    await authorize_provider(platform.owners, principal, provider_id)
-
-
 @router.get("/vapid-public-key", response_model=VapidPublicKey)
 async def vapid_public_key(session: SessionDep) -> VapidPublicKey:
     async with session.begin():
-        _, public = await service.vapid_key_pair(session)
+        _, public = await subscriptions.vapid_key_pair(session)
     return VapidPublicKey(public_key=public)
 
 
@@ -50,35 +44,31 @@ async def vapid_public_key(session: SessionDep) -> VapidPublicKey:
     response_model=PushSubscriptionOut,
 )
 async def add_push_subscription(
-    provider_id: uuid.UUID,
+    provider: OwnedProviderDep,
     body: PushSubscriptionIn,
     session: SessionDep,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
 ) -> PushSubscriptionOut:
-    await require_owner(platform, principal, provider_id)
+    """Subscribe a device; repeating it refreshes its keys. An endpoint subscribed for
+    another provider is refused with 409 ``push-endpoint-taken``: it stays theirs."""
     async with session.begin():
-        sub_id = await service.subscribe(
-            session, provider_id, str(body.endpoint), body.keys.p256dh, body.keys.auth
+        sub_id = await subscriptions.subscribe(
+            session, provider.id, str(body.endpoint), body.keys.p256dh, body.keys.auth
         )
     return PushSubscriptionOut(id=sub_id, endpoint=str(body.endpoint))
 
 
 @router.delete("/providers/{provider_id}/push-subscriptions", status_code=204)
 async def remove_push_subscription(
-    provider_id: uuid.UUID,
+    provider: OwnedProviderDep,
     body: PushUnsubscribe,
     session: SessionDep,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
 ) -> Response:
-    await require_owner(platform, principal, provider_id)
     async with session.begin():
-        await service.unsubscribe(session, provider_id, str(body.endpoint))
+        await subscriptions.unsubscribe(session, provider.id, str(body.endpoint))
     return Response(status_code=204)
 
 
-def _settings_out(value: service.ProviderSettings) -> NotificationSettings:
+def _settings_out(value: preferences.ProviderSettings) -> NotificationSettings:
     return NotificationSettings(
         reminder_offsets_minutes=list(value.reminder_offsets),
         email_provider=value.email_provider,
@@ -88,28 +78,22 @@ def _settings_out(value: service.ProviderSettings) -> NotificationSettings:
 
 
 @router.get("/providers/{provider_id}/settings", response_model=NotificationSettings)
-async def get_settings(
-    provider_id: uuid.UUID, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
-) -> NotificationSettings:
-    await require_owner(platform, principal, provider_id)
+async def get_settings(provider: OwnedProviderDep, session: SessionDep) -> NotificationSettings:
     async with session.begin():
-        return _settings_out(await service.get_settings(session, provider_id))
+        return _settings_out(await preferences.get_settings(session, provider.id))
 
 
 @router.put("/providers/{provider_id}/settings", response_model=NotificationSettings)
 async def put_settings(
-    provider_id: uuid.UUID,
+    provider: OwnedProviderDep,
     body: NotificationSettings,
     session: SessionDep,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
 ) -> NotificationSettings:
-    await require_owner(platform, principal, provider_id)
     async with session.begin():
-        stored = await service.put_settings(
+        stored = await preferences.put_settings(
             session,
-            provider_id,
-            service.ProviderSettings(
+            provider.id,
+            preferences.ProviderSettings(
                 reminder_offsets=tuple(body.reminder_offsets_minutes),
                 email_provider=body.email_provider,
                 push_provider=body.push_provider,
@@ -121,20 +105,17 @@ async def put_settings(
 
 @router.get("/providers/{provider_id}/deliveries", response_model=DeliveryPage)
 async def list_deliveries(
-    provider_id: uuid.UUID,
+    provider: OwnedProviderDep,
     session: SessionDep,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> DeliveryPage:
     """The delivery log: every message for this provider's bookings, newest first."""
-    await require_owner(platform, principal, provider_id)
-    if cursor is not None and not service.valid_cursor(cursor):
+    if cursor is not None and not deliveries.valid_cursor(cursor):
         raise InvalidInput.field("cursor", "Not a cursor this endpoint returned.")
     async with session.begin():
-        rows, next_cursor = await service.deliveries(
-            session, provider_id, limit=limit, cursor=cursor
+        rows, next_cursor = await deliveries.delivery_page(
+            session, provider.id, limit=limit, cursor=cursor
         )
     return DeliveryPage(
         items=[
@@ -157,18 +138,22 @@ async def list_deliveries(
     )
 
 
-LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else None
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-async def _mailbox(
-    request: Request, platform: Platform, principal: Principal, session: SessionDep
-) -> Mailbox:
-    if platform.settings.smtp_url:
-        raise NotFound("The development mailbox is off: e-mail goes to CALISERA_SMTP_URL.")
-    client_host = request.client.host if request.client else None
-    if not principal.is_admin and client_host not in LOOPBACK:
-        # It shows every customer's mail: the admin, or a browser on this very machine.
-        raise Forbidden("The development mailbox is for this machine (or the admin token).")
+async def _mailbox(request: Request, platform: Platform, session: SessionDep) -> Mailbox:
+    """Every customer's mail, manage links included: only ``calisera up`` keeps it (the
+    ``dev_mailbox`` setting), and only a browser on that very machine may read it; a
+    request from any other address is refused, whatever credentials it carries."""
+    if not platform.settings.dev_mailbox:
+        raise NotFound("There is no development mailbox: it exists only under `calisera up`.")
+    if not _loopback(request):
+        raise Forbidden("The development mailbox is served to this machine only.")
     async with session.begin():
         rows = (
             await session.execute(
@@ -191,19 +176,17 @@ async def _mailbox(
 
 
 @router.get("/dev/mailbox", response_model=Mailbox)
-async def mailbox_json(
-    request: Request, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
-) -> Mailbox:
-    """E-mail the platform would have sent (only without ``CALISERA_SMTP_URL``)."""
-    return await _mailbox(request, platform, principal, session)
+async def mailbox_json(request: Request, session: SessionDep, platform: PlatformDep) -> Mailbox:
+    """E-mail ``calisera up`` kept instead of sending (no ``CALISERA_SMTP_URL``)."""
+    return await _mailbox(request, platform, session)
 
 
 @router.get("/dev/mailbox.html", response_class=HTMLResponse)
 async def mailbox_html(
-    request: Request, session: SessionDep, platform: PlatformDep, principal: CurrentPrincipal
+    request: Request, session: SessionDep, platform: PlatformDep
 ) -> HTMLResponse:
-    box = await _mailbox(request, platform, principal, session)
-    template = service.templates().get_template("mailbox.html.j2")
+    box = await _mailbox(request, platform, session)
+    template = rendering.templates().get_template("mailbox.html.j2")
     return HTMLResponse(template.render(messages=box.items))
 
 

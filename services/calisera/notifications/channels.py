@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from calisera.core.settings import Settings
 from calisera.notifications.models import dev_mailbox
 
 log = structlog.get_logger("calisera.notifications")
@@ -110,6 +111,16 @@ class DevMailbox:
                 )
                 .on_conflict_do_nothing(index_elements=["message_id"])
             )
+
+
+def email_sender(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> EmailSender:
+    """SMTP with ``CALISERA_SMTP_URL``; the development mailbox under ``calisera up``;
+    otherwise e-mail is off and sending fails (nothing is stored)."""
+    if settings.smtp_url:
+        return SmtpSender(settings.smtp_url)
+    if settings.dev_mailbox:
+        return DevMailbox(sessionmaker)
+    raise DeliveryFailed("e-mail is off: no CALISERA_SMTP_URL")
 
 
 class SmsGateway(Protocol):

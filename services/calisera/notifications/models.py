@@ -91,6 +91,18 @@ push_subscriptions = sa.Table(
     ),
 )
 
+manage_tokens = sa.Table(
+    "manage_tokens",
+    metadata,
+    sa.Column("booking_id", UUID(as_uuid=True), primary_key=True),
+    # The booking's manage token as ``booking.created`` carried it: sealed, never plain;
+    # NULL when that event carried none. No row: booking.created has not arrived yet.
+    sa.Column("sealed", sa.Text, nullable=True),
+    sa.Column(
+        "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+)
+
 vapid_keys = sa.Table(
     "vapid_keys",
     metadata,

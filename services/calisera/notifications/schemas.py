@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    field_validator,
+)
+
+from calisera.core.text import MultiLine, SingleLine, refuse_control_characters
+
+
+def _printable_url(value: Any) -> Any:
+    """pydantic would percent-encode a NUL in a URL's path; refuse it instead (422)."""
+    return refuse_control_characters(value) if isinstance(value, str) else value
+
+
+PushEndpoint = Annotated[HttpUrl, BeforeValidator(_printable_url), Field(max_length=2048)]
+"""The push service's URL for one browser (a capability: unguessable, one per device)."""
 
 
 class PushKeys(BaseModel):
-    p256dh: str = Field(min_length=16, max_length=256)
-    auth: str = Field(min_length=8, max_length=64)
+    p256dh: Annotated[str, SingleLine(256, min_length=16)]
+    auth: Annotated[str, SingleLine(64, min_length=8)]
 
 
 class PushSubscriptionIn(BaseModel):
     """The browser's ``PushSubscription.toJSON()``."""
 
-    endpoint: HttpUrl
+    endpoint: PushEndpoint
     keys: PushKeys
 
 
@@ -27,7 +46,7 @@ class PushSubscriptionOut(BaseModel):
 
 
 class PushUnsubscribe(BaseModel):
-    endpoint: HttpUrl
+    endpoint: PushEndpoint
 
 
 class VapidPublicKey(BaseModel):
@@ -93,6 +112,6 @@ class TransactionalEmail(BaseModel):
     through the same channel as booking mail (SMTP, or the development mailbox)."""
 
     to: EmailStr = Field(max_length=320)
-    subject: str = Field(min_length=1, max_length=200, pattern=r"^[^\r\n]*$")
-    text: str = Field(min_length=1, max_length=20_000)
-    html: str = Field(min_length=1, max_length=100_000)
+    subject: Annotated[str, SingleLine(200, min_length=1)]
+    text: Annotated[str, MultiLine(20_000, min_length=1)]
+    html: Annotated[str, MultiLine(100_000, min_length=1)]

@@ -1,9 +1,10 @@
 """Transactional e-mail for other services (the users service's sign-in links).
 
 ``POST /internal/v1/notifications/emails`` (platform credential only) sends one message
-at once through the channel booking mail uses: SMTP with ``CALISERA_SMTP_URL``, the
-development mailbox otherwise. It is not queued: the caller learns of a failure (503)
-and the person can ask for another link.
+at once through the channel booking mail uses (:func:`~.channels.email_sender`): SMTP
+with ``CALISERA_SMTP_URL``, the development mailbox under ``calisera up``. It is not
+queued: the caller learns of a failure (503, also when e-mail is off, and then nothing
+is kept) and the person can ask for another link.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from fastapi import APIRouter, Response
 from calisera.core.auth import CurrentPrincipal
 from calisera.core.dependencies import PlatformDep
 from calisera.core.errors import ServiceUnavailable
-from calisera.notifications.channels import DeliveryFailed, DevMailbox, Email, SmtpSender
+from calisera.notifications.channels import DeliveryFailed, Email, email_sender
+from calisera.notifications.rendering import sender_address
 from calisera.notifications.schemas import TransactionalEmail
-from calisera.notifications.service import sender_address
 
 router = APIRouter(prefix="/internal/v1/notifications", tags=["internal"])
 
@@ -28,11 +29,8 @@ async def send_transactional_email(
 ) -> Response:
     principal.require_admin()
     settings = platform.settings
-    sender = (
-        SmtpSender(settings.smtp_url) if settings.smtp_url else DevMailbox(platform.db.sessionmaker)
-    )
     try:
-        await sender.send(
+        await email_sender(settings, platform.db.sessionmaker).send(
             Email(
                 message_id=f"<{uuid.uuid4()}@calisera>",
                 sender=f"Calisera <{sender_address(settings.public_url)}>",

@@ -20,7 +20,8 @@ from prometheus_client import REGISTRY
 from calisera.core.consumers import WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import new_event
-from calisera.notifications import service
+from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
+from calisera.notifications import reminders, sending, subscriptions
 from calisera.notifications.consumers import consumer
 from calisera.providers.events import PROVIDER_CREATED, ProviderData
 from tests.integration.pipeline.conftest import booking_event, query
@@ -83,7 +84,7 @@ async def test_duplicate_event_is_one_message(worker):
     event = booking_event(email="once@example.test")
     assert await handle(ctx, event) is True
     assert await handle(ctx, event) is False
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     assert len(mailbox.to("once@example.test")) == 1
 
 
@@ -118,7 +119,7 @@ async def test_smtp_down_is_retried_with_backoff_then_dead_lettered(worker, data
         if status == "dead":
             break
         waits.append(due.total_seconds())
-        await service.send_pending(ctx)
+        await sending.send_pending(ctx)
         while query(
             database_url,
             "SELECT 1 FROM notifications.messages WHERE event_id = %s AND status = 'pending' "
@@ -133,7 +134,7 @@ async def test_smtp_down_is_retried_with_backoff_then_dead_lettered(worker, data
     assert "451" in error
     assert _sample("calisera_notifications_dead_total", {"channel": "email"}) == dead_before + 1
     mailbox.refuse = False
-    await service.send_pending(ctx)
+    await sending.send_pending(ctx)
     assert mailbox.to("down@example.test") == []  # dead stays dead
 
 
@@ -167,8 +168,8 @@ async def test_reminders_follow_reschedules_and_cancellations(worker, database_u
 
     async def sweep(at: datetime) -> None:
         async with ctx.sessionmaker() as session, session.begin():
-            await service.sweep_reminders(session, now=at)
-        await service.send_pending(ctx)
+            await reminders.sweep_reminders(session, now=at)
+        await sending.send_pending(ctx)
 
     def reminders_to(address: str) -> list[Any]:
         return [m for m in mailbox.to(address) if str(m["Subject"]).strip().startswith("Reminder")]
@@ -295,7 +296,7 @@ async def test_provider_devices_get_an_encrypted_web_push(worker, http_peer, dat
     auth = base64.urlsafe_b64encode(b"0123456789abcdef").decode().rstrip("=")
     endpoint = f"http://127.0.0.1:{http_peer.server_address[1]}/push/device-1"
     async with ctx.sessionmaker() as session, session.begin():
-        await service.subscribe(session, provider_id, endpoint, p256dh, auth)
+        await subscriptions.subscribe(session, provider_id, endpoint, p256dh, auth)
     await handle(ctx, booking_event(provider_id=provider_id))
     [request] = http_peer.requests
     assert request["path"] == "/push/device-1"
@@ -306,3 +307,139 @@ async def test_provider_devices_get_an_encrypted_web_push(worker, http_peer, dat
         database_url, "SELECT status FROM notifications.messages WHERE channel = 'push'"
     )
     assert status == "sent"
+
+
+async def _worker_without_smtp(settings, **changes) -> tuple[WorkerContext, Database]:
+    configured = settings.with_changes(smtp_url=None, **changes)
+    db = Database(configured.database_url, pool_size=2)
+    return WorkerContext(settings=configured, sessionmaker=db.sessionmaker), db
+
+
+async def test_with_email_off_no_email_is_planned_and_nothing_is_stored(settings, database_url):
+    ctx, db = await _worker_without_smtp(settings, dev_mailbox=False)
+    try:
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+        event = booking_event(start=start, phone="+5511987654321")
+        await handle(ctx, event)
+        async with ctx.sessionmaker() as session, session.begin():
+            await reminders.sweep_reminders(session, now=start, email=False)
+        await sending.send_pending(ctx)
+    finally:
+        await db.dispose()
+    assert query(database_url, "SELECT count(*) FROM notifications.dev_mailbox") == [(0,)]
+    channels = query(database_url, "SELECT DISTINCT channel FROM notifications.messages")
+    assert channels == [("sms",)]  # the SMS still goes out; no e-mail exists anywhere
+
+
+async def test_up_keeps_email_in_the_dev_mailbox(settings, database_url):
+    from calisera.processes.up import local_settings
+
+    up_settings = local_settings(settings)
+    assert up_settings.dev_mailbox is True
+    ctx, db = await _worker_without_smtp(up_settings)
+    try:
+        await handle(ctx, booking_event(email="kept@example.test"))
+    finally:
+        await db.dispose()
+    rows = query(database_url, "SELECT recipient FROM notifications.dev_mailbox")
+    assert ("kept@example.test",) in rows
+
+
+def _sealed(ctx: WorkerContext, token: str) -> dict[str, str]:
+    secret = ctx.settings.admin_token_value
+    assert secret
+    return {"manage_token_sealed": seal(secret, MANAGE_TOKEN_PURPOSE, token)}
+
+
+def _manage_link(mail, booking_id: uuid.UUID, token: str) -> str:
+    link = f"https://book.example.test/p/studio-aurora/manage/{booking_id}?token={token}"
+    return link if link in mail.get_body(("plain",)).get_content() else ""
+
+
+async def test_every_customer_email_carries_the_manage_link_in_order(worker, database_url):
+    ctx, mailbox = worker
+    booking_id, token = uuid.uuid4(), "tok-in-order-0123456789"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+    slug = {"provider_slug": "studio-aurora"}
+    created = booking_event(booking_id=booking_id, start=start, extra=_sealed(ctx, token) | slug)
+    await handle(ctx, created)
+    moved = start + timedelta(hours=2)
+    await handle(
+        ctx,
+        booking_event(
+            "booking.rescheduled", booking_id=booking_id, version=2, start=moved, extra=slug
+        ),
+    )
+    async with ctx.sessionmaker() as session, session.begin():
+        await reminders.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await sending.send_pending(ctx)
+    mails = mailbox.to("ana@example.test")
+    assert len(mails) == 4  # confirmation, reschedule, the 24-hour and 1-hour reminders
+    assert all(_manage_link(m, booking_id, token) for m in mails)
+    stored = query(database_url, "SELECT sealed FROM notifications.manage_tokens")
+    assert stored and token not in stored[0][0]  # sealed at rest
+    payloads = query(database_url, "SELECT payload::text FROM notifications.messages")
+    assert all("manage_token_sealed" not in p for (p,) in payloads)
+
+
+async def test_a_late_booking_created_still_gives_later_emails_the_manage_link(worker):
+    ctx, mailbox = worker
+    booking_id, token = uuid.uuid4(), "tok-late-created-0123456789"
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
+    slug = {"provider_slug": "studio-aurora"}
+    moved = start + timedelta(hours=2)
+    await handle(
+        ctx,
+        booking_event(
+            "booking.rescheduled", booking_id=booking_id, version=2, start=moved, extra=slug
+        ),
+    )
+    assert mailbox.to("ana@example.test") == []  # waits for the token that is on its way
+    late = booking_event(booking_id=booking_id, start=start, extra=_sealed(ctx, token) | slug)
+    await handle(ctx, late)  # stale: no confirmation, but its token is kept
+    await sending.send_pending(ctx)
+    [rescheduled] = mailbox.to("ana@example.test")
+    assert str(rescheduled["Subject"]).strip().startswith("Booking moved")
+    assert _manage_link(rescheduled, booking_id, token)
+    async with ctx.sessionmaker() as session, session.begin():
+        await reminders.sweep_reminders(session, now=moved - timedelta(hours=1))
+    await sending.send_pending(ctx)
+    _, *reminder_mails = mailbox.to("ana@example.test")
+    assert len(reminder_mails) == 2
+    for reminder in reminder_mails:
+        assert str(reminder["Subject"]).strip().startswith("Reminder")
+        assert _manage_link(reminder, booking_id, token)
+
+
+async def test_a_token_that_never_comes_delays_the_email_only_for_a_while(worker, database_url):
+    ctx, mailbox = worker
+    booking_id = uuid.uuid4()
+    event = booking_event("booking.rescheduled", booking_id=booking_id, version=2)
+    await handle(ctx, event)
+    assert mailbox.to("ana@example.test") == []
+    query(
+        database_url,
+        "UPDATE notifications.messages SET created_at = now() - interval '3 minutes', "
+        "next_attempt_at = now() WHERE event_id = %s",
+        event.id,
+    )
+    await sending.send_pending(ctx)
+    [mail] = mailbox.to("ana@example.test")
+    assert f"/manage/{booking_id}?token=" not in mail.get_body(("plain",)).get_content()
+    [(attempts,)] = query(
+        database_url, "SELECT attempts FROM notifications.messages WHERE event_id = %s", event.id
+    )
+    assert attempts == 1  # the waiting did not count as failed attempts
+
+
+async def test_a_late_booking_created_after_a_cancel_still_records_its_token(worker, database_url):
+    ctx, _ = worker
+    booking_id = uuid.uuid4()
+    await handle(ctx, booking_event("booking.cancelled", booking_id=booking_id, version=2))
+    await handle(ctx, booking_event(booking_id=booking_id, extra=_sealed(ctx, "tok-x" * 5)))
+    rows = query(
+        database_url,
+        "SELECT count(*) FROM notifications.manage_tokens WHERE booking_id = %s",
+        booking_id,
+    )
+    assert rows == [(1,)]

@@ -213,23 +213,26 @@ class Pipeline:
     relay: Any = None
 
     def env(self) -> dict[str, str]:
-        from calisera.pipeline import process_environment
+        from calisera.processes.supervisor import process_environment
 
         env = process_environment(self.settings)
         env["PYTHONPATH"] = str(ROOT / "services")
         return env
 
-    def start_worker(self, queue: str = "notifications", concurrency: int = 1) -> None:
+    def start_worker(
+        self,
+        queue: str = "notifications",
+        concurrency: int = 1,
+        *,
+        command: tuple[str, ...] | None = None,
+    ) -> None:
+        """``calisera worker <queue>``, or another worker ``command`` (``python -m ...``)."""
         log = (self.tmp / f"worker-{len(self.workers)}.log").open("ab")
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "calisera.cli",
-                "worker",
-                queue,
-                "--concurrency",
-                str(concurrency),
+                *(command or ("calisera.cli", "worker", queue, "--concurrency", str(concurrency))),
             ],
             cwd=ROOT,
             env=self.env(),
@@ -245,7 +248,7 @@ class Pipeline:
 
     def start_relay(self) -> None:
         from calisera.core.queue import create_celery
-        from calisera.pipeline import build_relay
+        from calisera.processes.relay import build_relay
 
         self.relay = build_relay(self.settings, create_celery(self.settings))
         self.relay_thread = threading.Thread(target=self.relay.run, daemon=True)

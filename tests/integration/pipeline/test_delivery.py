@@ -78,7 +78,7 @@ def test_duplicated_event_sends_one_email(broker, make_pipeline, smtp):
     wait_for(lambda: mailbox.to("dup@example.test"), what="first e-mail")
     # the same event published again, straight onto the queue (as after a relay crash)
     from calisera.core.queue import create_celery
-    from calisera.pipeline import celery_publisher
+    from calisera.processes.relay import celery_publisher
 
     publish = celery_publisher(create_celery(pipeline.settings), pipeline.settings)
     publish("notifications", event.model_dump(mode="json"))

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from calisera.core.settings import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """As ``calisera up`` runs without an SMTP URL (``local_settings``)."""
+    return settings.with_changes(dev_mailbox=True)
+
 
 async def test_magic_link_lands_in_the_development_mailbox(client, admin_headers):
     r = await client.post("/auth/magic-link", json={"email": "ana@example.com"})

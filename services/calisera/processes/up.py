@@ -1,23 +1,20 @@
-"""``calisera up``: the whole platform on one machine.
+"""``calisera up``: the whole platform on one machine, in one command.
 
 Starts (or adopts) the embedded PostgreSQL unless ``DATABASE_URL`` is set, migrates every
 schema, then serves every service on one port together with the background processes
-(outbox relay, queue workers). Local secrets the developer did not configure (admin
-token, token-signing key) are generated once and kept in the data dir, so a restart
-keeps sessions and tokens valid.
+(outbox relay, queue workers) that :mod:`calisera.processes.supervisor` keeps running.
+Local secrets the developer did not configure (admin token, token-signing key) are
+generated once and kept in the data dir, so a restart keeps sessions and tokens valid.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import os
 import signal
-import socket
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,26 +23,10 @@ import structlog
 from calisera.core.embedded import EmbeddedPostgres
 from calisera.core.settings import Settings
 from calisera.core.tokens import load_or_create_private_key
+from calisera.processes.server import StartupError, ensure_port_free, serve_uvicorn
+from calisera.processes.supervisor import Background
 
 log = structlog.get_logger("calisera.up")
-
-
-class StartupError(Exception):
-    """Something a developer must fix before ``up`` can run; the message says what."""
-
-
-def ensure_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise StartupError(
-                    f"Port {port} on {host} is already in use (another `calisera up`?). "
-                    f"Stop it or choose another port with --port."
-                ) from exc
-            raise StartupError(f"Cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @contextlib.contextmanager
@@ -98,6 +79,8 @@ def local_settings(settings: Settings, *, base_url: str | None = None) -> Settin
     default_public = Settings.model_fields["public_url"].default
     if base_url and settings.public_url == default_public:
         update["public_url"] = base_url
+    if not settings.smtp_url:
+        update["dev_mailbox"] = True  # e-mail stays on this machine (children inherit it)
     if settings.admin_token is None:
         update["admin_token"] = load_or_create_secret(data_dir / "admin-token")
     if settings.jwt_private_key is None and not settings.jwt_public_keys:
@@ -107,26 +90,6 @@ def local_settings(settings: Settings, *, base_url: str | None = None) -> Settin
 
 def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-@dataclass
-class Background:
-    """Processes and tasks ``up`` runs beside the HTTP server (relay, workers)."""
-
-    starters: list[Callable[[Settings], Callable[[], None]]] = field(default_factory=list)
-    _stoppers: list[Callable[[], None]] = field(default_factory=list)
-
-    def start(self, settings: Settings) -> None:
-        for starter in self.starters:
-            self._stoppers.append(starter(settings))
-
-    def stop(self) -> None:
-        while self._stoppers:
-            stop = self._stoppers.pop()
-            try:
-                stop()
-            except Exception:
-                log.exception("background_stop_failed")
 
 
 def run_up(settings: Settings, *, host: str, port: int, background: Background) -> None:
@@ -159,25 +122,6 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
             if embedded is not None:
                 embedded.stop()
                 log.info("embedded_postgres_stopped")
-
-
-def serve_uvicorn(app: Any, *, host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        lifespan="on",
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
-    server = uvicorn.Server(config)
-    server.run()
-    if not server.started:
-        raise StartupError(f"The HTTP server could not start on {host}:{port}.")
 
 
 def _print_banner(settings: Settings, host: str, port: int) -> None:

@@ -1,8 +1,10 @@
-"""The outbox relay: moves committed events of every service to the consumer queues.
+"""The outbox relay process (``calisera relay``): moves committed events of every
+service to the consumer queues.
 
-Infrastructure, not a service: it imports no service. It finds the outboxes in the
-database (every schema with an ``outbox`` table) and is given a routing table
-(consumer name -> which event types it wants) by :mod:`calisera.pipeline`.
+It finds the outboxes in the database (every schema with an ``outbox`` table) and routes
+each event to the consumers that want it (:mod:`calisera.processes.routing`), one
+``calisera.deliver`` task per (event, consumer) on that consumer's Celery queue. Its
+bookkeeping of those deliveries is :mod:`calisera.processes.deliveries`.
 
 Guarantees
 - **In order per aggregate.** A batch takes only rows that have no earlier unpublished
@@ -28,6 +30,7 @@ of published and re-published messages.
 from __future__ import annotations
 
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -36,13 +39,18 @@ from typing import Any
 
 import psycopg
 import structlog
+from celery import Celery
+from kombu.exceptions import KombuError
 from prometheus_client import Counter, Gauge
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from calisera.core.database import libpq_url
 from calisera.core.outbox import OUTBOX_CHANNEL
+from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
+from calisera.core.settings import Settings
+from calisera.processes import deliveries
+from calisera.processes.routing import load_consumers
 
 log = structlog.get_logger("calisera.relay")
 
@@ -86,27 +94,6 @@ WHERE o.published_at IS NULL
 ORDER BY o.seq
 LIMIT %(limit)s
 FOR UPDATE OF o SKIP LOCKED
-"""
-
-_RECORD_DELIVERY = """
-INSERT INTO relay.deliveries
-  (event_id, consumer, source, event_type, aggregate_id, envelope,
-   published_at, publications, next_attempt_at)
-VALUES (%(event_id)s, %(consumer)s, %(source)s, %(type)s, %(aggregate_id)s, %(envelope)s,
-        now(), 1, now() + make_interval(secs => %(visibility)s))
-ON CONFLICT (event_id, consumer) DO UPDATE
-  SET published_at = now(), publications = relay.deliveries.publications + 1,
-      next_attempt_at = EXCLUDED.next_attempt_at
-  WHERE relay.deliveries.confirmed_at IS NULL AND relay.deliveries.dead_at IS NULL
-RETURNING consumer
-"""
-
-_TAKE_OVERDUE = """
-SELECT event_id, consumer, envelope FROM relay.deliveries
-WHERE confirmed_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
-ORDER BY next_attempt_at
-LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED
 """
 
 
@@ -155,19 +142,9 @@ class Relay:
                 for consumer, wants in self.routes.items():
                     if not wants(row["type"]):
                         continue
-                    recorded = conn.execute(
-                        _RECORD_DELIVERY,
-                        {
-                            "event_id": row["id"],
-                            "consumer": consumer,
-                            "source": schema,
-                            "type": row["type"],
-                            "aggregate_id": row["aggregate_id"],
-                            "envelope": Jsonb(row["envelope"]),
-                            "visibility": self.visibility_timeout,
-                        },
-                    ).fetchone()
-                    if recorded is not None:  # not already confirmed (a re-run after a crash)
+                    if deliveries.record_publication(
+                        conn, consumer, schema, row, self.visibility_timeout
+                    ):
                         self.publish(consumer, row["envelope"])
                         PUBLISHED.labels(consumer).inc()
             conn.execute(
@@ -182,23 +159,12 @@ class Relay:
     def republish_overdue(self, conn: psycopg.Connection[dict[str, Any]]) -> int:
         """Publish again what a consumer has not confirmed within the visibility timeout."""
         with conn.transaction():
-            rows = conn.execute(_TAKE_OVERDUE, {"limit": self.batch_size}).fetchall()
+            rows = deliveries.take_overdue(conn, self.batch_size)
             for row in rows:
                 self.publish(row["consumer"], row["envelope"])
                 REPUBLISHED.labels(row["consumer"]).inc()
             if rows:
-                conn.execute(
-                    "UPDATE relay.deliveries SET published_at = now(), "
-                    "publications = publications + 1, "
-                    "next_attempt_at = now() + make_interval(secs => %(visibility)s) "
-                    "WHERE (event_id, consumer) IN "
-                    "(SELECT * FROM unnest(%(ids)s::uuid[], %(consumers)s::text[]))",
-                    {
-                        "visibility": self.visibility_timeout,
-                        "ids": [r["event_id"] for r in rows],
-                        "consumers": [r["consumer"] for r in rows],
-                    },
-                )
+                deliveries.mark_republished(conn, rows, self.visibility_timeout)
         if rows:
             log.info("relay_republished", count=len(rows))
         return len(rows)
@@ -225,11 +191,7 @@ class Relay:
         delivery is re-published from ``relay.deliveries`` anyway)."""
         self._pruned_at = time.monotonic()
         with conn.transaction():
-            conn.execute(
-                "DELETE FROM relay.deliveries WHERE confirmed_at < now() - make_interval("
-                "days => %(days)s)",
-                {"days": self.keep_confirmed_days},
-            )
+            deliveries.prune_confirmed(conn, self.keep_confirmed_days)
             kombu = conn.execute("SELECT to_regclass('public.kombu_message') AS t").fetchone()
             if kombu is not None and kombu["t"] is not None:
                 conn.execute(
@@ -251,11 +213,7 @@ class Relay:
                 assert row is not None
                 BACKLOG.labels(schema).set(row["n"])
                 LAG.labels(schema).set(float(row["lag"]))
-            for row in conn.execute(
-                "SELECT consumer, count(*) FILTER (WHERE dead_at IS NULL) AS open, "
-                "count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM relay.deliveries "
-                "WHERE confirmed_at IS NULL GROUP BY consumer"
-            ):
+            for row in deliveries.unconfirmed_counts(conn):
                 UNCONFIRMED.labels(row["consumer"]).set(row["open"])
                 DEAD.labels(row["consumer"]).set(row["dead"])
 
@@ -293,3 +251,59 @@ class Relay:
         if ready:
             for _ in listener.notifies(timeout=0):
                 pass
+
+
+# --- the process ------------------------------------------------------------------------
+
+
+def celery_publisher(app: Celery, settings: Settings) -> Publish:
+    """Publish as one ``calisera.deliver`` task on the consumer's queue, continuing the
+    producer's trace through the ``traceparent`` header."""
+
+    def publish(consumer: str, envelope: dict[str, Any]) -> None:
+        headers = {"traceparent": envelope["traceparent"]} if envelope.get("traceparent") else {}
+        queue = queue_name(settings, consumer)
+        try:
+            app.send_task(
+                DELIVER_TASK,
+                args=[consumer, envelope],
+                queue=queue,
+                routing_key=queue,
+                headers=headers,
+                retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+            )
+        except (KombuError, OSError) as exc:
+            raise PublishFailed(f"{queue}: {exc.__class__.__name__}: {exc}") from exc
+
+    return publish
+
+
+def build_relay(settings: Settings, app: Celery) -> Relay:
+    assert settings.database_url, "the relay needs DATABASE_URL"
+    return Relay(
+        database_url=settings.database_url,
+        routes={name: c.wants for name, c in load_consumers(settings).items()},
+        publish=celery_publisher(app, settings),
+        visibility_timeout=settings.relay_visibility_timeout,
+        poll_interval=settings.relay_poll_interval,
+    )
+
+
+def run_relay(settings: Settings, *, once: bool, metrics_port: int | None = None) -> None:
+    """``calisera relay``: publish until SIGTERM/SIGINT (or once)."""
+    relay = build_relay(settings, create_celery(settings))
+    if once:
+        with relay.connect() as conn:
+            log.info("relay_once", published=relay.run_once(conn))
+        return
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+
+    def stop(signum: int, frame: object) -> None:
+        relay.stop_event.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    relay.run()

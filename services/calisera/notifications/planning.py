@@ -1,0 +1,145 @@
+"""Which messages an event causes, recorded in the consumer's transaction.
+
+Handling an event only *records* what must be sent (``messages`` rows, each unique by
+(event id, channel, recipient)) and schedules reminders, in the consumer's transaction.
+Events are parsed with the producers' models (``bookings/events.py``,
+``providers/events.py``); an event older than what is known of its booking is stale
+and causes no message (only its manage token, see :mod:`.manage_links`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from calisera.bookings.events import BOOKING_CREATED, BOOKING_EVENTS, BookingData
+from calisera.core.events import EventEnvelope
+from calisera.notifications.deliveries import queue_messages
+from calisera.notifications.manage_links import keep_manage_token
+from calisera.notifications.models import (
+    booking_state,
+    providers,
+    push_subscriptions,
+)
+from calisera.notifications.preferences import get_settings
+from calisera.notifications.reminders import schedule_reminders
+from calisera.providers.events import PROVIDER_CREATED, PROVIDER_UPDATED, ProviderData
+
+log = structlog.get_logger("calisera.notifications")
+
+BOOKING_KINDS = {
+    "booking.created": "created",
+    "booking.rescheduled": "rescheduled",
+    "booking.cancelled": "cancelled",
+}
+
+
+PROVIDER_EVENTS = {t.name: t for t in (PROVIDER_CREATED, PROVIDER_UPDATED)}
+
+
+async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bool) -> None:
+    """Record what ``event`` means for people; runs inside the consumer's transaction.
+
+    The data is parsed with the producer's model (``bookings/events.py``,
+    ``providers/events.py``): an unknown major version raises
+    :class:`~calisera.core.events.UnsupportedEventVersion`, which the worker
+    dead-letters. ``email`` is False when e-mail is off (no SMTP URL and no development
+    mailbox): then no e-mail is planned at all, so nothing waits, fails or is stored.
+    """
+    if event.type in PROVIDER_EVENTS:
+        await _remember_provider(
+            session, event.aggregate_id, PROVIDER_EVENTS[event.type].parse(event)
+        )
+        return
+    event_type = BOOKING_EVENTS.get(event.type)
+    if event_type is None:
+        return  # a booking event this consumer does not know yet: nothing to tell anyone
+    data = event_type.parse(event)
+    booking_id = data.booking_id
+    if email and (data.manage_token_sealed or event.type == BOOKING_CREATED.name):
+        # Before the staleness check: a late booking.created still brings its token.
+        await keep_manage_token(session, booking_id, data.manage_token_sealed)
+    current = await _advance_booking(session, booking_id, event.aggregate_version, data)
+    kind = BOOKING_KINDS.get(event.type)
+    if kind is None:
+        return
+    if not current:
+        log.info("stale_event_skipped", event_id=str(event.id), type=event.type)
+        return
+    provider_id = data.provider_id
+    prefs = await get_settings(session, provider_id)
+    provider = (
+        await session.execute(sa.select(providers).where(providers.c.provider_id == provider_id))
+    ).first()
+    payload: dict[str, Any] = {
+        **data.model_dump(mode="json", exclude={"manage_token_sealed"}),
+        "kind": kind,
+        "aggregate_version": event.aggregate_version,
+        "provider_slug": data.provider_slug or (provider.slug if provider else None),
+    }
+    planned: list[tuple[str, str, str]] = []  # (channel, recipient, template)
+    if email and data.customer.email:
+        planned.append(("email", data.customer.email, "customer"))
+    if prefs.sms_customer and data.customer.phone:
+        planned.append(("sms", data.customer.phone, "customer"))
+    owner_email = provider.owner_email if provider else None
+    if email and prefs.email_provider and owner_email:
+        planned.append(("email", owner_email, "provider"))
+    if prefs.push_provider:
+        endpoints = await session.scalars(
+            sa.select(push_subscriptions.c.endpoint).where(
+                push_subscriptions.c.provider_id == provider_id
+            )
+        )
+        planned.extend(("push", endpoint, "provider") for endpoint in endpoints)
+    await queue_messages(session, event.id, provider_id, booking_id, payload, planned)
+    await schedule_reminders(
+        session, booking_id, provider_id, event.aggregate_version, payload, prefs, kind
+    )
+
+
+async def _remember_provider(
+    session: AsyncSession, provider_id: uuid.UUID, data: ProviderData
+) -> None:
+    """The provider's slug, name, owner address and zone, for messages about bookings."""
+    values = {
+        "slug": data.slug,
+        "name": data.name,
+        "owner_email": data.owner_email,
+        "timezone": data.timezone,
+    }
+    await session.execute(
+        insert(providers)
+        .values(provider_id=provider_id, **values)
+        .on_conflict_do_update(index_elements=["provider_id"], set_=values)
+    )
+
+
+async def _advance_booking(
+    session: AsyncSession, booking_id: uuid.UUID, version: int, data: BookingData
+) -> bool:
+    """Keep the newest version seen; False when the event is older than what we know."""
+    status, start = data.status, data.start
+    row = (
+        await session.execute(
+            insert(booking_state)
+            .values(
+                booking_id=booking_id,
+                version=version,
+                status=status,
+                start_at=start,
+            )
+            .on_conflict_do_update(
+                index_elements=["booking_id"],
+                set_={"version": version, "status": status, "start_at": start},
+                where=booking_state.c.version <= version,
+            )
+            .returning(booking_state.c.version)
+        )
+    ).first()
+    return row is not None

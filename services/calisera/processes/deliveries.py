@@ -1,0 +1,238 @@
+"""``relay.deliveries``: every statement on the table of (event, consumer) deliveries.
+
+One row per event and consumer that wants it, from the relay's publication until the
+consumer confirms it (or it is dead-lettered). Its life:
+
+- **published** by the relay inside the transaction that marks the outbox rows sent
+  (:func:`record_publication`); **re-published** when not confirmed within the visibility
+  timeout (:func:`take_overdue`, :func:`mark_republished`);
+- **leased** by the worker while its consumer handles it (:func:`lease`), then
+  **confirmed** (:func:`confirm`) or its **failure recorded** (:func:`record_failure`),
+  which dead-letters it after the last attempt, or at once for a permanent error;
+- **listed** and **replayed** by ``calisera dlq`` (:func:`dead_letters`, :func:`replay`);
+- **pruned** a while after confirmation (:func:`prune_confirmed`).
+
+The relay and the dead-letter commands use synchronous psycopg connections, the worker
+an async SQLAlchemy connection (``exec_driver_sql``, the same psycopg parameter style),
+so each statement is written once. The table itself is created by the relay's migration
+(``calisera/core/relay_migrations``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from calisera.core.events import EventEnvelope
+
+Row = dict[str, Any]
+ERROR_LIMIT = 2000
+"""Characters of an error kept in ``last_error``."""
+
+_RECORD_PUBLICATION = """
+INSERT INTO relay.deliveries
+  (event_id, consumer, source, event_type, aggregate_id, envelope,
+   published_at, publications, next_attempt_at)
+VALUES (%(event_id)s, %(consumer)s, %(source)s, %(event_type)s, %(aggregate_id)s,
+        %(envelope)s, now(), 1, now() + make_interval(secs => %(visibility)s))
+ON CONFLICT (event_id, consumer) DO UPDATE
+  SET published_at = now(), publications = relay.deliveries.publications + 1,
+      next_attempt_at = EXCLUDED.next_attempt_at
+  WHERE relay.deliveries.confirmed_at IS NULL AND relay.deliveries.dead_at IS NULL
+RETURNING consumer
+"""
+
+_TAKE_OVERDUE = """
+SELECT event_id, consumer, envelope FROM relay.deliveries
+WHERE confirmed_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+ORDER BY next_attempt_at
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+"""
+
+_MARK_REPUBLISHED = """
+UPDATE relay.deliveries SET published_at = now(), publications = publications + 1,
+  next_attempt_at = now() + make_interval(secs => %(visibility)s)
+WHERE (event_id, consumer) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(consumers)s::text[]))
+"""
+
+_LEASE = """
+UPDATE relay.deliveries
+SET next_attempt_at = greatest(next_attempt_at, now() + make_interval(secs => %(visibility)s))
+WHERE event_id = %(event_id)s AND consumer = %(consumer)s
+RETURNING confirmed_at, dead_at
+"""
+
+# The worker's two upserts: the relay publishes before its transaction commits, so a fast
+# worker may get here before the relay's row is visible; the insert then waits for that
+# commit and updates the row instead of missing it. (An event published by hand, not
+# through the relay, gets its row here.)
+_CONFIRM = """
+INSERT INTO relay.deliveries
+  (event_id, consumer, source, event_type, aggregate_id, envelope, next_attempt_at,
+   confirmed_at)
+VALUES (%(event_id)s, %(consumer)s, %(source)s, %(event_type)s, %(aggregate_id)s,
+        %(envelope)s, now(), now())
+ON CONFLICT (event_id, consumer) DO UPDATE SET confirmed_at = now()
+  WHERE relay.deliveries.confirmed_at IS NULL
+"""
+
+_RECORD_FAILURE = """
+INSERT INTO relay.deliveries AS d
+  (event_id, consumer, source, event_type, aggregate_id, envelope, next_attempt_at,
+   failures, last_error, dead_at)
+VALUES (%(event_id)s, %(consumer)s, %(source)s, %(event_type)s, %(aggregate_id)s,
+        %(envelope)s, now() + make_interval(secs => %(wait)s), 1, %(error)s,
+        CASE WHEN %(permanent)s OR 1 >= %(max_attempts)s THEN now() END)
+ON CONFLICT (event_id, consumer) DO UPDATE
+  SET failures = d.failures + 1, last_error = EXCLUDED.last_error,
+      next_attempt_at = EXCLUDED.next_attempt_at,
+      dead_at = CASE WHEN %(permanent)s OR d.failures + 1 >= %(max_attempts)s THEN now() END
+RETURNING failures, dead_at
+"""
+
+_DEAD_LETTERS = """
+SELECT event_id, consumer, event_type, failures, dead_at, last_error
+FROM relay.deliveries
+WHERE dead_at IS NOT NULL AND (%(consumer)s::text IS NULL OR consumer = %(consumer)s)
+ORDER BY dead_at
+"""
+
+_REPLAY = """
+UPDATE relay.deliveries SET dead_at = NULL, failures = 0, next_attempt_at = now()
+WHERE dead_at IS NOT NULL AND (%(consumer)s::text IS NULL OR consumer = %(consumer)s)
+  AND (%(event_id)s::uuid IS NULL OR event_id = %(event_id)s)
+"""
+
+_PRUNE_CONFIRMED = """
+DELETE FROM relay.deliveries WHERE confirmed_at < now() - make_interval(days => %(days)s)
+"""
+
+_COUNTS = """
+SELECT consumer, count(*) FILTER (WHERE dead_at IS NULL) AS open,
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead
+FROM relay.deliveries WHERE confirmed_at IS NULL GROUP BY consumer
+"""
+
+
+# --- the relay (sync psycopg, dict rows) ------------------------------------------
+
+
+def record_publication(
+    conn: psycopg.Connection[Row], consumer: str, source: str, outbox_row: Row, visibility: float
+) -> bool:
+    """Record that the relay publishes this outbox row to ``consumer`` now; False when
+    the delivery is already confirmed or dead (a re-run after a crash): do not publish."""
+    recorded = conn.execute(
+        _RECORD_PUBLICATION,
+        {
+            "event_id": outbox_row["id"],
+            "consumer": consumer,
+            "source": source,
+            "event_type": outbox_row["type"],
+            "aggregate_id": outbox_row["aggregate_id"],
+            "envelope": Jsonb(outbox_row["envelope"]),
+            "visibility": visibility,
+        },
+    ).fetchone()
+    return recorded is not None
+
+
+def take_overdue(conn: psycopg.Connection[Row], limit: int) -> list[Row]:
+    """Deliveries unconfirmed past their visibility timeout, locked for re-publication."""
+    return conn.execute(_TAKE_OVERDUE, {"limit": limit}).fetchall()
+
+
+def mark_republished(conn: psycopg.Connection[Row], rows: Sequence[Row], visibility: float) -> None:
+    conn.execute(
+        _MARK_REPUBLISHED,
+        {
+            "visibility": visibility,
+            "ids": [r["event_id"] for r in rows],
+            "consumers": [r["consumer"] for r in rows],
+        },
+    )
+
+
+def prune_confirmed(conn: psycopg.Connection[Row], keep_days: int) -> None:
+    conn.execute(_PRUNE_CONFIRMED, {"days": keep_days})
+
+
+def unconfirmed_counts(conn: psycopg.Connection[Row]) -> list[Row]:
+    """Per consumer: ``open`` (awaiting confirmation) and ``dead`` deliveries."""
+    return conn.execute(_COUNTS).fetchall()
+
+
+# --- the dead-letter commands (sync psycopg, dict rows) ---------------------------
+
+
+def dead_letters(conn: psycopg.Connection[Row], consumer: str | None) -> list[Row]:
+    return conn.execute(_DEAD_LETTERS, {"consumer": consumer}).fetchall()
+
+
+def replay(conn: psycopg.Connection[Row], consumer: str | None, event_id: UUID | None) -> int:
+    """Hand dead letters back to the relay (due now, failures reset); how many."""
+    return conn.execute(_REPLAY, {"consumer": consumer, "event_id": event_id}).rowcount
+
+
+# --- the worker (async SQLAlchemy connection) -------------------------------------
+
+
+def _identity(consumer: str, event: EventEnvelope) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "consumer": consumer,
+        "source": event.source,
+        "event_type": event.type,
+        "aggregate_id": event.aggregate_id,
+        "envelope": Jsonb(event.model_dump(mode="json")),
+    }
+
+
+async def lease(conn: AsyncConnection, consumer: str, event_id: UUID, visibility: float) -> bool:
+    """Extend the delivery's visibility while it is handled; False when it is already
+    confirmed or dead (a duplicate message). True also when the relay's row is not
+    visible yet or the event was published by hand."""
+    row = (
+        (
+            await conn.exec_driver_sql(
+                _LEASE, {"visibility": visibility, "event_id": event_id, "consumer": consumer}
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return row is None or (row["confirmed_at"] is None and row["dead_at"] is None)
+
+
+async def confirm(conn: AsyncConnection, consumer: str, event: EventEnvelope) -> None:
+    """Mark the delivery handled, so the relay stops re-publishing it."""
+    await conn.exec_driver_sql(_CONFIRM, _identity(consumer, event))
+
+
+async def record_failure(
+    conn: AsyncConnection,
+    consumer: str,
+    event: EventEnvelope,
+    *,
+    error: str,
+    wait: float,
+    max_attempts: int,
+    permanent: bool,
+) -> tuple[int, bool]:
+    """Count a failed attempt and keep its error; the relay re-publishes it after ``wait``
+    seconds unless it is now dead (the last attempt, or ``permanent``). -> (failures, dead)
+    """
+    params = _identity(consumer, event) | {
+        "error": error[:ERROR_LIMIT],
+        "wait": wait,
+        "max_attempts": max_attempts,
+        "permanent": permanent,
+    }
+    row = (await conn.exec_driver_sql(_RECORD_FAILURE, params)).mappings().one()
+    return int(row["failures"]), row["dead_at"] is not None

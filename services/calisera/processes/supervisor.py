@@ -1,0 +1,147 @@
+"""``up``'s supervision of its background processes: the relay and one worker per queue.
+
+Each runs as a child process (``python -m calisera.cli relay|worker ...``) with exactly
+the settings of ``up`` (:func:`process_environment`), dies with ``up`` even when ``up``
+is SIGKILLed (Linux ``PR_SET_PDEATHSIG``), and is restarted with backoff when it exits
+on its own: a relay or worker that crashed must not leave ``up`` serving with nobody
+moving events, and at-least-once delivery makes a restart safe.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from calisera.core.backoff import Backoff
+from calisera.core.settings import Settings
+from calisera.processes.routing import consumer_queues
+
+log = structlog.get_logger("calisera.up")
+
+RESTART_BACKOFF = Backoff(base=1.0, cap=30.0)
+"""Wait before restarting a child that exited: 1 s, doubling up to 30 s."""
+
+Starter = Callable[[Settings], Callable[[], None]]
+"""Starts something beside ``up``'s HTTP server with its settings; returns its stop."""
+
+
+def process_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process read exactly ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALISERA_")}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if name == "database_url":
+            env["DATABASE_URL"] = str(value)
+        elif name == "otel_exporter_otlp_endpoint":
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = str(value)
+        else:
+            env[f"CALISERA_{name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+    return env
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when ``up`` dies, even by SIGKILL
+    (Linux ``PR_SET_PDEATHSIG``), so a killed ``up`` leaves no orphan relay or worker."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class Supervised:
+    """One child process of ``up`` (a ``calisera`` command), restarted if it dies."""
+
+    def __init__(self, args: tuple[str, ...], settings: Settings):
+        self.args = args
+        self.command = " ".join(args)
+        self.env = process_environment(settings)
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.proc = self._spawn()
+        threading.Thread(target=self._watch, name=f"watch {self.command}", daemon=True).start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "calisera.cli", *self.args],
+            env=self.env,
+            preexec_fn=_die_with_parent,
+        )
+        log.info("background_started", command=self.command, pid=proc.pid)
+        return proc
+
+    def _watch(self) -> None:
+        restarts = 0
+        while not self.stopping.is_set():
+            code = self.proc.wait()
+            restarts += 1
+            if self.stopping.wait(RESTART_BACKOFF.delay(restarts)):
+                return
+            log.error("background_exited_restarting", command=self.command, code=code)
+            with self.lock:
+                if self.stopping.is_set():
+                    return
+                self.proc = self._spawn()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            proc = self.proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.info("background_stopped", command=self.command, code=proc.returncode)
+
+
+def supervised(*args: str) -> Starter:
+    """A starter of the ``calisera`` command ``args`` as a supervised child."""
+
+    def start(settings: Settings) -> Callable[[], None]:
+        return Supervised(args, settings).stop
+
+    return start
+
+
+def pipeline_processes() -> list[Starter]:
+    """The relay and one worker per consumer queue, as ``up`` runs them."""
+    starters = [supervised("relay")]
+    for name in consumer_queues():
+        starters.append(supervised("worker", name, "--concurrency", "1"))
+    return starters
+
+
+@dataclass
+class Background:
+    """What ``up`` runs beside the HTTP server; stopped in the reverse order."""
+
+    starters: list[Starter] = field(default_factory=list)
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self, settings: Settings) -> None:
+        for starter in self.starters:
+            self._stoppers.append(starter(settings))
+
+    def stop(self) -> None:
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("background_stop_failed")

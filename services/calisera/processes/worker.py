@@ -1,0 +1,232 @@
+"""The worker process of one consumer queue (``calisera worker <queue>``): a Celery worker.
+
+It runs one task, ``calisera.deliver(consumer, envelope)``:
+1. continue the producer's trace (``traceparent`` header, else the envelope's);
+2. ``deliver`` the event through the consumer's idempotent handler (one transaction);
+3. run the consumer's ``after_commit`` hook (e.g. send the e-mails it queued);
+4. confirm the delivery in ``relay.deliveries`` so the relay stops re-publishing it.
+
+A failure is recorded there and retried with backoff (:data:`RETRY_BACKOFF`); after
+``CALISERA_DELIVERY_MAX_ATTEMPTS`` failures the delivery is dead-lettered (``calisera dlq
+list|replay``). A :class:`~calisera.core.events.PermanentEventError` (an event version
+the consumer does not know, say) is dead-lettered at once: retrying cannot help. Each
+worker process creates its own event loop and database engine lazily, after the fork.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from celery import Celery, Task
+from celery.signals import worker_ready, worker_shutting_down
+from opentelemetry import propagate, trace
+from prometheus_client import Counter
+
+from calisera.core.backoff import Backoff
+from calisera.core.consumers import Consumer, WorkerContext, deliver
+from calisera.core.database import Database
+from calisera.core.events import EventEnvelope, PermanentEventError
+from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
+from calisera.core.settings import Settings
+from calisera.core.telemetry import configure_tracing, current_trace_id
+from calisera.processes import deliveries
+from calisera.processes.routing import load_consumers
+
+log = structlog.get_logger("calisera.worker")
+tracer = trace.get_tracer("calisera.worker")
+T = TypeVar("T")
+
+HANDLED = Counter(
+    "calisera_consumer_events_total",
+    "Events handled by a consumer, by outcome (handled, duplicate, failed, dead).",
+    ["consumer", "outcome"],
+)
+RETRY_BACKOFF = Backoff(base=0.5, cap=300.0, jitter=0.5)
+"""Delay before a failed delivery's next attempt: doubling from 0.5 s up to 5 minutes,
+at least half of that (jitter spreads the retries of an outage)."""
+
+
+@dataclass
+class ProcessState:
+    """Per worker process: its own event loop and database engine (made after fork)."""
+
+    pid: int
+    loop: asyncio.AbstractEventLoop
+    db: Database
+    context: WorkerContext
+    consumers: dict[str, Consumer]
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coro)
+
+
+_state: ProcessState | None = None
+_settings: Settings | None = None
+_consumers: Mapping[str, Consumer] | None = None
+
+
+def process_state() -> ProcessState:
+    global _state
+    if _state is None or _state.pid != os.getpid():
+        assert _settings is not None and _settings.database_url
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        db = Database(_settings.database_url, pool_size=2, max_overflow=2)
+        _state = ProcessState(
+            pid=os.getpid(),
+            loop=loop,
+            db=db,
+            context=WorkerContext(settings=_settings, sessionmaker=db.sessionmaker),
+            consumers=dict(_consumers) if _consumers is not None else load_consumers(_settings),
+        )
+    return _state
+
+
+async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope) -> str:
+    visibility = state.context.settings.relay_visibility_timeout
+    async with state.db.engine.begin() as conn:
+        if not await deliveries.lease(conn, consumer.name, event.id, visibility):
+            return "duplicate"
+    handled = await deliver(consumer, state.context.sessionmaker, event)
+    if consumer.after_commit is not None:
+        await consumer.after_commit(state.context, event)
+    async with state.db.engine.begin() as conn:
+        await deliveries.confirm(conn, consumer.name, event)
+    return "handled" if handled else "duplicate"
+
+
+async def _record_failure(
+    state: ProcessState, consumer: str, event: EventEnvelope, exc: Exception, delay: float
+) -> tuple[int, bool]:
+    settings = state.context.settings
+    async with state.db.engine.begin() as conn:
+        return await deliveries.record_failure(
+            conn,
+            consumer,
+            event,
+            error=repr(exc),
+            wait=delay + settings.relay_visibility_timeout,
+            max_attempts=settings.delivery_max_attempts,
+            permanent=isinstance(exc, PermanentEventError),
+        )
+
+
+def register_tasks(app: Celery) -> None:
+    @app.task(bind=True, name=DELIVER_TASK, max_retries=None)
+    def deliver_task(self: Task[Any, Any], consumer_name: str, envelope: dict[str, Any]) -> str:
+        state = process_state()
+        event = EventEnvelope.model_validate(envelope)
+        consumer = state.consumers[consumer_name]
+        traceparent = getattr(self.request, "traceparent", None) or event.traceparent
+        parent = propagate.extract({"traceparent": traceparent} if traceparent else {})
+        with tracer.start_as_current_span(
+            f"consume {event.type}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.destination.name": consumer_name, "event.id": str(event.id)},
+        ) as span:
+            try:
+                outcome = state.run(_handle(state, consumer, event))
+            except Exception as exc:
+                span.record_exception(exc)
+                delay = RETRY_BACKOFF.delay(self.request.retries + 1)
+                failures, dead = state.run(_record_failure(state, consumer_name, event, exc, delay))
+                fields = {
+                    "consumer": consumer_name,
+                    "event_id": str(event.id),
+                    "failures": failures,
+                    "error": repr(exc),
+                }
+                if dead:
+                    HANDLED.labels(consumer_name, "dead").inc()
+                    log.error("delivery_dead_lettered", **fields)
+                    return "dead"
+                HANDLED.labels(consumer_name, "failed").inc()
+                log.warning("delivery_failed", retry_in=round(delay, 2), **fields)
+                raise self.retry(exc=exc, countdown=delay) from exc
+            log.info(
+                "event_consumed",
+                consumer=consumer_name,
+                event_id=str(event.id),
+                type=event.type,
+                outcome=outcome,
+                trace_id=current_trace_id(),
+            )
+        HANDLED.labels(consumer_name, outcome).inc()
+        return outcome
+
+
+def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event) -> None:
+    """The consumer's sweep, in a thread of the worker's main process (own loop and engine)."""
+    assert settings.database_url and consumer.periodic is not None
+    loop = asyncio.new_event_loop()
+    db = Database(settings.database_url, pool_size=1, max_overflow=1)
+    context = WorkerContext(settings=settings, sessionmaker=db.sessionmaker)
+    try:
+        while not stop.is_set():
+            try:
+                loop.run_until_complete(consumer.periodic(context))
+            except Exception:
+                log.exception("periodic_failed", consumer=consumer.name)
+            stop.wait(consumer.periodic_interval)
+    finally:
+        loop.run_until_complete(db.dispose())
+        loop.close()
+
+
+def run_worker(
+    settings: Settings,
+    queue: str,
+    *,
+    concurrency: int,
+    pool: str = "prefork",
+    consumers: Mapping[str, Consumer] | None = None,
+) -> None:
+    """``calisera worker <queue>``: a Celery worker for one consumer queue.
+
+    ``consumers`` are the services' (:func:`load_consumers`) unless given (a test's).
+    """
+    global _settings, _consumers
+    consumers = load_consumers(settings) if consumers is None else consumers
+    if queue not in consumers:
+        raise SystemExit(
+            f"calisera worker: no consumer for queue {queue!r} "
+            f"(available: {', '.join(sorted(consumers)) or 'none'})"
+        )
+    _settings, _consumers = settings, consumers
+    configure_tracing(f"calisera-worker-{queue}", settings.otel_exporter_otlp_endpoint)
+    app = create_celery(settings)
+    register_tasks(app)
+    consumer = consumers[queue]
+    stop = threading.Event()
+
+    if consumer.periodic is not None:
+
+        @worker_ready.connect(weak=False)
+        def start_periodic(**kwargs: Any) -> None:
+            threading.Thread(
+                target=_periodic_loop, args=(settings, consumer, stop), daemon=True
+            ).start()
+
+        @worker_shutting_down.connect(weak=False)
+        def stop_periodic(**kwargs: Any) -> None:
+            stop.set()
+
+    worker = app.Worker(
+        queues=[queue_name(settings, queue)],
+        concurrency=concurrency,
+        pool=pool,
+        loglevel=settings.log_level,
+        hostname=f"{queue}@%h.{os.getpid()}",
+        without_heartbeat=True,
+        without_mingle=True,
+        without_gossip=True,
+    )
+    worker.start()
+    raise SystemExit(worker.exitcode)
