@@ -43,7 +43,7 @@ from calisera.bookings.transactions import write_transaction
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import InvalidInput, NotFound
-from calisera.core.ownership import OwnedProviderDep, authorize_provider
+from calisera.core.ownership import ExistingOwnedProviderDep, authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.providers.client import ProvidersClient
@@ -353,7 +353,7 @@ async def booking_ics(
 
 @router.get("/api/v1/providers/{provider_id}/bookings", response_model=BookingPage)
 async def provider_bookings(
-    provider: OwnedProviderDep,
+    provider: ExistingOwnedProviderDep,
     session: SessionDep,
     start_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     start_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
