@@ -35,7 +35,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Response
 
 from calisera.core.auth import CurrentPrincipal
-from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
+from calisera.core.dependencies import PlatformDep, ReadSessionDep, SessionDep, SettingsDep
 from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.providers import access, availability, catalog, profiles, schedule_read_model, views
@@ -258,7 +258,7 @@ async def put_availability(
 )
 async def get_schedule_config(
     service_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,  # answered while a booking holds its provider's lock
     principal: CurrentPrincipal,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
