@@ -92,3 +92,17 @@ async def owned_provider(
 
 
 OwnedProviderDep = Annotated[OwnedProvider, Depends(owned_provider)]
+
+
+async def owned_existing_provider(
+    request: Request,
+    principal: CurrentPrincipal,
+    provider_id: Annotated[uuid.UUID, Path(description="The provider (UUID).")],
+) -> OwnedProvider:
+    directory: OwnerDirectory | None = request.app.state.platform.owners
+    return await authorize_provider(directory, principal, provider_id, existing=True)
+
+
+ExistingOwnedProviderDep = Annotated[OwnedProvider, Depends(owned_existing_provider)]
+""":data:`OwnedProviderDep` with ``existing=True``: a deleted provider is 404 for the
+admin too (the provider's own sub-resources, e.g. its bookings list)."""

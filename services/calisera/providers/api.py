@@ -43,7 +43,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from calisera.core.auth import CurrentPrincipal
-from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
+from calisera.core.dependencies import PlatformDep, ReadSessionDep, SessionDep, SettingsDep
 from calisera.core.openapi import problem_responses
 from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
@@ -314,7 +314,7 @@ async def put_availability(
 )
 async def get_schedule_config(
     service_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,  # answered while a booking holds its provider's lock
     principal: CurrentPrincipal,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:

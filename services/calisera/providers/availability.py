@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.auth import Principal
 from calisera.core.errors import FieldError, InvalidInput
+from calisera.core.locks import lock_provider
 from calisera.providers import events
 from calisera.providers.access import (
     managed_provider,
@@ -161,6 +162,7 @@ async def put_availability(
     session: AsyncSession, provider_id: uuid.UUID, data: AvailabilityIn, principal: Principal
 ) -> AvailabilityOut:
     """Replace the provider's hours, overrides and time off (wall clock, as given)."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal, lock=True)
     _check_availability(data)
     current = await _load_availability(session, p.id)

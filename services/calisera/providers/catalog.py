@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.auth import Principal
 from calisera.core.errors import FieldError, InvalidInput
+from calisera.core.locks import lock_provider
 from calisera.core.pagination import after_cursor, page_of
 from calisera.providers import events
 from calisera.providers.access import (
@@ -150,6 +151,7 @@ def _service_values(
 async def create_service(
     session: AsyncSession, provider_id: uuid.UUID, data: ServiceCreate, principal: Principal
 ) -> Service:
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal)
     fields = {
         k: getattr(data, k) for k in data.model_fields_set | {"name", "kind", "duration_minutes"}
@@ -207,6 +209,7 @@ async def update_service(
     patch: ServicePatch,
     principal: Principal,
 ) -> Service:
+    await lock_provider(session, provider_id)  # orders this change with bookings
     s = await managed_service(session, provider_id, service_id, principal, lock=True)
     sent = patch.model_fields_set
     if "kind" in sent and patch.kind != s.kind:
@@ -238,6 +241,7 @@ async def archive_service(
     session: AsyncSession, provider_id: uuid.UUID, service_id: uuid.UUID, principal: Principal
 ) -> Service:
     """Archive (soft-delete): no new bookings, existing ones stay. Repeating is harmless."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     s = await managed_service(session, provider_id, service_id, principal, lock=True)
     if not s.active:
         return s

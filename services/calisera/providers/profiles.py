@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.core.auth import Principal
 from calisera.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from calisera.core.locks import lock_provider
 from calisera.core.pagination import after_cursor, page_of
 from calisera.core.settings import Settings
 from calisera.providers import events
@@ -178,6 +179,7 @@ async def update_provider(
 ) -> Provider:
     """Partial update. Changing ``timezone`` keeps the wall-clock hours as they are;
     a request that changes nothing records no event."""
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await managed_provider(session, provider_id, principal, lock=True)
     _owner_only_changes(principal, patch)
     fields = patch.model_fields_set
@@ -245,6 +247,7 @@ async def delete_provider(
     ``provider.deleted`` event tells consumers. Owners cannot delete; they ask the
     platform (or the admin suspends instead, which keeps everything)."""
     principal.require_admin()
+    await lock_provider(session, provider_id)  # orders this change with bookings
     p = await session.get(Provider, provider_id, with_for_update=True)
     if p is None:
         raise NotFound(f"No provider {provider_id}.")
