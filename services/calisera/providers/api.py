@@ -23,6 +23,14 @@ What this service adds to ``shared/API.md`` (extensions, nothing contradicts it)
   services and availability and emits ``provider.deleted`` (a new event type); the
   slug becomes free again. Bookings stay in the bookings service.
 - The full record carries ``owner_subject`` (for ``Principal.owns`` in other services).
+- Directory (issue 15): providers opt in with ``listed: true`` (default false) and
+  describe themselves with ``categories`` (up to 5 of ``GET /api/v1/providers/categories``),
+  ``city``, ``area`` and ``languages`` (ISO 639 codes, up to 10), on create or PATCH.
+  ``GET /api/v1/providers/search?q=&category=&city=&lang=&limit=&cursor=`` is public and
+  answers listed, unsuspended providers only, as :class:`DirectoryEntry` (no contact,
+  owner or ids), ranked by full-text search with typo tolerance (:mod:`.directory`).
+  It is a path of its own because ``GET /api/v1/providers`` stays the authenticated
+  caller's list of providers they manage (401 without credentials).
 """
 
 from __future__ import annotations
@@ -32,24 +40,36 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from calisera.core.auth import CurrentPrincipal
 from calisera.core.dependencies import PlatformDep, ReadSessionDep, SessionDep, SettingsDep
+from calisera.core.openapi import problem_responses
 from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.providers import access, availability, catalog, profiles, schedule_read_model, views
-from calisera.providers.fields import check_timezone
+from calisera.providers import (
+    access,
+    availability,
+    catalog,
+    directory,
+    profiles,
+    schedule_read_model,
+    views,
+)
+from calisera.providers.fields import Category, Language, Place, SearchText, check_timezone
 from calisera.providers.qr_codes import render_qr
 from calisera.providers.schemas import (
+    CATEGORY_LIST,
     AvailabilityIn,
     AvailabilityOut,
+    DirectoryPage,
     ProviderCreate,
     ProviderList,
     ProviderOut,
     ProviderPatch,
     PublicProfile,
     ScheduleConfig,
+    ServiceCategory,
     ServiceCreate,
     ServiceList,
     ServiceOut,
@@ -60,6 +80,7 @@ router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 internal = APIRouter(prefix="/internal/v1/providers", tags=["internal"])
 
 QR_CACHE_CONTROL = "public, max-age=300"
+DIRECTORY_LIMIT = 20
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
@@ -98,6 +119,41 @@ async def list_providers(
     return ProviderList(
         items=[views.provider_out(p, settings) for p in rows], next_cursor=next_cursor
     )
+
+
+@router.get("/search", response_model=DirectoryPage, responses=problem_responses(422))
+async def search_directory(
+    session: SessionDep,
+    settings: SettingsDep,
+    q: Annotated[
+        SearchText | None,
+        Query(description="Name, category, place or words of the bio; typos are tolerated."),
+    ] = None,
+    category: Annotated[
+        Category | None, Query(description="One of `GET /api/v1/providers/categories`.")
+    ] = None,
+    city: Annotated[Place | None, Query(description="City or area, case-insensitive.")] = None,
+    lang: Annotated[
+        Language | None, Query(description="ISO 639 language code the provider speaks.")
+    ] = None,
+    limit: Limit = DIRECTORY_LIMIT,
+    cursor: Cursor = None,
+) -> DirectoryPage:
+    """The public directory: listed providers only, best match first (public, no sign-in)."""
+    query = directory.DirectoryQuery(q=q or None, category=category, city=city or None, lang=lang)
+    async with session.begin():
+        rows, next_cursor = await directory.search_listed(
+            session, query, limit=limit, cursor=cursor
+        )
+    return DirectoryPage(
+        items=[views.directory_entry(p, settings) for p in rows], next_cursor=next_cursor
+    )
+
+
+@router.get("/categories", response_model=list[ServiceCategory])
+async def list_categories() -> list[ServiceCategory]:
+    """The service categories a provider may pick for the directory (public)."""
+    return CATEGORY_LIST
 
 
 @router.get("/by-slug/{slug}", response_model=PublicProfile)

@@ -41,6 +41,11 @@ class ProviderData(EventData):
     owner_email: str
     owner_subject: str | None = None
     suspended: bool = False
+    listed: bool = False
+    categories: list[str] = []
+    city: str | None = None
+    area: str | None = None
+    languages: list[str] = []
     booking_url: str
     qr_code_url: str
     changed: list[str] = []

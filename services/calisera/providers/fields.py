@@ -165,3 +165,69 @@ AccentColor = Annotated[
     _stated(COLOR_PATTERN.pattern),
     AfterValidator(check_color),
 ]
+
+SERVICE_CATEGORIES: dict[str, str] = {
+    "hair": "Hair",
+    "barber": "Barber",
+    "beauty": "Beauty",
+    "nails": "Nails",
+    "massage": "Massage",
+    "wellness": "Wellness",
+    "fitness": "Fitness",
+    "yoga": "Yoga",
+    "dance": "Dance",
+    "coaching": "Coaching",
+    "therapy": "Therapy",
+    "health": "Health",
+    "tutoring": "Tutoring",
+    "language-lessons": "Language lessons",
+    "music-lessons": "Music lessons",
+    "photography": "Photography",
+    "consulting": "Consulting",
+    "legal": "Legal",
+    "finance": "Finance",
+    "pets": "Pets",
+    "home-services": "Home services",
+    "events": "Events",
+    "other": "Other",
+}
+"""The fixed list a listed provider picks its categories from (slug: English label):
+fixed so the directory's filter is one indexed array match, not free text."""
+
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
+
+
+def check_category(value: str) -> str:
+    if value not in SERVICE_CATEGORIES:
+        raise ValueError(f"unknown category; one of: {', '.join(SERVICE_CATEGORIES)}")
+    return value
+
+
+def check_language(value: str) -> str:
+    if not LANGUAGE_PATTERN.fullmatch(value):
+        raise ValueError("must be an ISO 639 language code such as 'en' or 'de'")
+    return value
+
+
+def _distinct(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+Category = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=40),
+    Field(json_schema_extra={"enum": list(SERVICE_CATEGORIES)}),
+    AfterValidator(check_category),
+]
+Language = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=3),
+    _stated(LANGUAGE_PATTERN.pattern),
+    AfterValidator(check_language),
+]
+Categories = Annotated[list[Category], Field(max_length=5), AfterValidator(_distinct)]
+"""At most five, kept in the order given, repeats dropped."""
+Languages = Annotated[list[Language], Field(max_length=10), AfterValidator(_distinct)]
+Place = Annotated[str, SingleLine(100, min_length=1)]
+"""A city or area as the provider writes it (``Berlin``, ``Kreuzberg``)."""
+SearchText = Annotated[str, SingleLine(200)]

@@ -5,6 +5,11 @@ Availability is stored as the provider entered it, in wall-clock time (``time`` 
 another zone or the zone changes its rules. Invariants the business depends on are
 CHECK constraints; Python validates first only to give good messages.
 
+Directory (``listed`` and what a listed provider shows): ``search_text`` and
+``search_document`` are generated columns over name, bio, categories and place, so the
+search can never disagree with the row; ``providers.directory_text`` is an IMMUTABLE SQL
+function of the migration (``array_to_string`` itself is only STABLE).
+
 Versions: ``providers.version`` is the aggregate version of the provider's events
 (``provider.*`` and ``availability.updated`` share the provider id as aggregate id);
 ``services.version`` that of the service's events. ``providers.schedule_version`` is
@@ -19,7 +24,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from calisera.core.database import schema_metadata
@@ -28,6 +33,19 @@ from calisera.core.outbox import outbox_table
 metadata = schema_metadata("providers")
 
 SLUG_CHECK = "slug ~ '^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$'"
+
+SEARCH_TEXT = "providers.directory_text(name, categories, city, area)"
+"""What fuzzy (trigram) matching compares the query with: short fields only, so a long
+bio does not make every query look similar."""
+SEARCH_DOCUMENT = (
+    "setweight(to_tsvector('simple', name), 'A')"
+    " || setweight(to_tsvector('simple',"
+    " providers.directory_text('', categories, city, area)), 'B')"
+    " || setweight(to_tsvector('simple', coalesce(bio, '')), 'C')"
+)
+"""The full-text document of the directory: the name weighs most, then categories and
+place, then the bio. The ``simple`` configuration (no stemming) because providers write
+in many languages; typos and word forms are left to the trigram match."""
 
 
 class Base(DeclarativeBase):
@@ -40,10 +58,34 @@ class Provider(Base):
         sa.CheckConstraint(SLUG_CHECK, name="slug_format"),
         sa.CheckConstraint("char_length(name) BETWEEN 1 AND 200", name="name_length"),
         sa.CheckConstraint("version >= 1 AND schedule_version >= 1", name="versions_positive"),
+        sa.CheckConstraint("cardinality(categories) <= 5", name="categories_count"),
+        sa.CheckConstraint("cardinality(languages) <= 10", name="languages_count"),
         sa.Index("uq_providers_slug", "slug", unique=True),
         sa.Index("ix_providers_owner_email", sa.text("lower(owner_email)")),
         sa.Index("ix_providers_owner_subject", "owner_subject"),
         sa.Index("ix_providers_created", "created_at", "id"),
+        sa.Index(
+            "ix_providers_search_document",
+            "search_document",
+            postgresql_using="gin",
+        ),
+        sa.Index(
+            "ix_providers_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_providers_categories",
+            "categories",
+            postgresql_using="gin",
+        ),
+        sa.Index(
+            "ix_providers_listed_name",
+            sa.text("lower(name)"),
+            "id",
+            postgresql_where=sa.text("listed AND NOT suspended"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -62,6 +104,15 @@ class Provider(Base):
     owner_email: Mapped[str] = mapped_column(sa.Text)
     owner_subject: Mapped[str | None] = mapped_column(sa.Text)
     suspended: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    listed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    categories: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    city: Mapped[str | None] = mapped_column(sa.Text)
+    area: Mapped[str | None] = mapped_column(sa.Text)
+    languages: Mapped[list[str]] = mapped_column(ARRAY(sa.Text), server_default="{}")
+    search_text: Mapped[str] = mapped_column(sa.Text, sa.Computed(SEARCH_TEXT), deferred=True)
+    search_document: Mapped[Any] = mapped_column(
+        TSVECTOR, sa.Computed(SEARCH_DOCUMENT), deferred=True
+    )
     version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
     schedule_version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(

@@ -98,6 +98,11 @@ async def create_provider(
         owner_email=owner_email.lower(),
         owner_subject=owner_subject,
         suspended=data.suspended,
+        listed=data.listed,
+        categories=list(data.categories),
+        city=data.city,
+        area=data.area,
+        languages=list(data.languages),
         version=1,
         schedule_version=1,
         created_at=now,
@@ -133,7 +138,17 @@ def _owner_only_changes(principal: Principal, patch: ProviderPatch) -> None:
         raise Forbidden("Only the platform admin may transfer a provider to another owner.")
 
 
-_REQUIRED_PROVIDER_FIELDS = ("slug", "name", "timezone", "owner_email", "locale", "suspended")
+_REQUIRED_PROVIDER_FIELDS = (
+    "slug",
+    "name",
+    "timezone",
+    "owner_email",
+    "locale",
+    "suspended",
+    "listed",
+    "categories",
+    "languages",
+)
 
 
 async def _check_shown_services(
@@ -172,7 +187,7 @@ async def update_provider(
         if name in fields and getattr(patch, name) is None:
             raise InvalidInput.field(name, "cannot be null")
     changes: dict[str, Any] = {}
-    simple = ("slug", "name", "timezone", "locale", "bio", "suspended")
+    simple = ("slug", "name", "timezone", "locale", "bio", "suspended", "listed", "city", "area")
     for name in simple:
         if name in fields:
             changes[name] = getattr(patch, name)
@@ -180,6 +195,9 @@ async def update_provider(
         if name in fields:
             value = getattr(patch, name)
             changes[name] = str(value) if value is not None else None
+    for name in ("categories", "languages"):
+        if name in fields and getattr(patch, name) is not None:
+            changes[name] = list(getattr(patch, name))
     if "owner_email" in fields and patch.owner_email is not None:
         changes["owner_email"] = str(patch.owner_email).lower()
         if changes["owner_email"] != p.owner_email:

@@ -20,14 +20,18 @@ from pydantic import (
 from calisera.core.pagination import Page
 from calisera.core.text import MultiLine, SingleLine
 from calisera.providers.fields import (
+    SERVICE_CATEGORIES,
     AccentColor,
     AwareDateTime,
+    Categories,
     Email,
     GridTime,
+    Languages,
     LocalDateTime,
     Locale,
     Name,
     Phone,
+    Place,
     Slug,
     Text,
     TimeZoneName,
@@ -196,6 +200,12 @@ class ProviderCreate(Input):
     locale: Locale = "en"
     booking_page: BookingPage | None = None
     suspended: bool = False
+    listed: bool = False
+    """Shown in the public directory (``GET /api/v1/providers/search``); off by default."""
+    categories: Categories = Field(default_factory=list)
+    city: Place | None = None
+    area: Place | None = None
+    languages: Languages = Field(default_factory=list)
 
 
 class ProviderPatch(Input):
@@ -212,6 +222,11 @@ class ProviderPatch(Input):
     locale: Locale | None = None
     booking_page: BookingPage | None = None
     suspended: bool | None = None
+    listed: bool | None = None
+    categories: Categories | None = None
+    city: Place | None = None
+    area: Place | None = None
+    languages: Languages | None = None
 
 
 class ContactOut(BaseModel):
@@ -243,6 +258,11 @@ class ProviderOut(BaseModel):
     """The owner's user id when they created the provider themselves (admin-created
     providers are owned by e-mail until then)."""
     suspended: bool
+    listed: bool
+    categories: list[str]
+    city: str | None
+    area: str | None
+    languages: list[str]
     booking_url: str
     qr_code_url: str
     version: int
@@ -252,6 +272,36 @@ class ProviderOut(BaseModel):
 
 class ProviderList(Page[ProviderOut]):
     """Providers the caller may manage, oldest first."""
+
+
+class DirectoryEntry(BaseModel):
+    """A listed provider as the public directory shows it: only what the provider put
+    on their page for everyone (no contact, owner, time zone or ids)."""
+
+    slug: str
+    name: str
+    bio: str | None
+    photo_url: str | None
+    logo_url: str | None
+    accent_color: str | None
+    categories: list[str]
+    city: str | None
+    area: str | None
+    languages: list[str]
+    booking_url: str
+
+
+class DirectoryPage(Page[DirectoryEntry]):
+    """Listed providers: best match first with ``q``, else by name."""
+
+
+class ServiceCategory(BaseModel):
+    slug: str
+    label: str
+
+
+CATEGORY_LIST = [ServiceCategory(slug=k, label=v) for k, v in SERVICE_CATEGORIES.items()]
+"""The fixed categories a provider picks from (``GET /api/v1/providers/categories``)."""
 
 
 # services

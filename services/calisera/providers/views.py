@@ -17,6 +17,7 @@ from calisera.providers.models import (
 from calisera.providers.schemas import (
     BookingPageOut,
     ContactOut,
+    DirectoryEntry,
     ProviderOut,
     PublicProfile,
     PublicService,
@@ -63,6 +64,22 @@ def public_profile_out(
     )
 
 
+def directory_entry(p: Provider, settings: Settings) -> DirectoryEntry:
+    return DirectoryEntry(
+        slug=p.slug,
+        name=p.name,
+        bio=p.bio,
+        photo_url=p.photo_url,
+        logo_url=p.logo_url,
+        accent_color=p.accent_color,
+        categories=list(p.categories or []),
+        city=p.city,
+        area=p.area,
+        languages=list(p.languages or []),
+        booking_url=booking_url(settings, p.slug),
+    )
+
+
 def provider_out(p: Provider, settings: Settings) -> ProviderOut:
     return ProviderOut(
         **_profile(p, settings),
@@ -75,6 +92,11 @@ def provider_out(p: Provider, settings: Settings) -> ProviderOut:
         ),
         owner_email=p.owner_email,
         owner_subject=p.owner_subject,
+        listed=p.listed,
+        categories=list(p.categories or []),
+        city=p.city,
+        area=p.area,
+        languages=list(p.languages or []),
         version=p.version,
         created_at=p.created_at,
         updated_at=p.updated_at,

@@ -5,7 +5,8 @@ tell the server the browser's time zone (``?tz=``). Every page talks to the othe
 services through their public HTTP contract (:mod:`calisera.web.clients`). Screens:
 :mod:`~calisera.web.booking_pages` (provider page, picker, form),
 :mod:`~calisera.web.manage_pages` (one booking's confirmation, cancel, reschedule),
-:mod:`~calisera.web.console_pages` (provider console, static assets); what they share
+:mod:`~calisera.web.console_pages` (provider console, static assets),
+:mod:`~calisera.web.explore_pages` (``/``, ``/explore``, ``/sitemap.xml``); what they share
 (error pages, security headers, the clients state) is :mod:`~calisera.web.pages`. The
 Backend-for-Frontend of the console and apps is :mod:`~calisera.web.bff` (JSON, not pages).
 """
@@ -26,6 +27,7 @@ from calisera.web import (
     console_services,
     console_setup,
     console_share,
+    explore_pages,
     manage_pages,
 )
 from calisera.web.clients import BookingsClient, ListingClient, ProvidersClient
@@ -51,6 +53,7 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
 spec = ServiceSpec(
     name="web",
     routers=[
+        explore_pages.router,
         booking_pages.router,
         manage_pages.router,
         console_pages.router,

@@ -91,6 +91,26 @@ class PublicProvider(Lenient):
         raise NotFound(f"{self.name} offers no such service")
 
 
+class ListedProvider(Lenient):
+    """One entry of the public directory (``GET /api/v1/providers/search``)."""
+
+    slug: str
+    name: str
+    bio: str | None = None
+    photo_url: str | None = None
+    logo_url: str | None = None
+    accent_color: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    city: str | None = None
+    area: str | None = None
+    languages: list[str] = Field(default_factory=list)
+
+
+class DirectoryPage(Lenient):
+    items: list[ListedProvider]
+    next_cursor: str | None = None
+
+
 class ProvidersClient(ServiceClient):
     service = "providers"
 
@@ -106,6 +126,13 @@ class ProvidersClient(ServiceClient):
         if provider.suspended:
             raise NotFound("This booking page is not available")
         return provider
+
+    async def search_directory(self, **params: str | int | None) -> DirectoryPage:
+        """One page of listed providers; ``InvalidInput`` names a parameter it refused."""
+        kept = {k: v for k, v in params.items() if v not in (None, "")}
+        response = await self.request("GET", "/api/v1/providers/search", params=kept)
+        raise_for_problem(response, service=self.service)
+        return DirectoryPage.model_validate(response.json())
 
 
 # --- listing -----------------------------------------------------------------------
