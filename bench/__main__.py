@@ -16,6 +16,7 @@ BENCHMARKS = [
     "providers_schedule",
     "notifications",
     "analytics",
+    "booking_path",
 ]
 
 
