@@ -210,6 +210,11 @@ def booking_phase(
     idle = tree.memory()
 
     load_jobs = jobs(entries, args.bookings, first_day)
+    samplers = []
+    if args.profile:
+        from bench.profiles import record
+
+        samplers = record(_python_pids(tree), args.profile_seconds, Path(args.profile))
     cpu0, began = tree.cpu(), time.monotonic()
     with PeakMemory(tree) as peak:
         booked = http_load(
@@ -231,6 +236,8 @@ def booking_phase(
         created = {email: float(at) for email, at in rows}
         drained_in = _drain(sink, set(created), args.drain_timeout)
         cpu_end, window = tree.cpu(), time.monotonic() - began
+    for sampler in samplers:
+        sampler.wait()
     accepted = sink.first_at()
     lags = [accepted[e] - at for e, at in created.items() if e in accepted]
     count = len(created)
@@ -266,6 +273,17 @@ def booking_phase(
         "first_service": entries[0]["service_id"],
         "first_day": first_day.date().isoformat(),
     }
+
+
+def _python_pids(tree: Tree) -> dict[str, int]:
+    """Each Calisera process by a file-friendly name (a worker's pool child: ``-pool``)."""
+    out: dict[str, int] = {}
+    for role, procs in tree.processes().items():
+        if role == "postgres":
+            continue
+        for i, proc in enumerate(procs):
+            out[role if i == 0 else f"{role}-pool{i}"] = proc.pid
+    return out
 
 
 def _drain(sink: Any, emails: set[str], timeout: float) -> float | None:
@@ -369,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--get-concurrency", type=int, default=16)
     parser.add_argument("--pgbench-seconds", type=int, default=6)
     parser.add_argument("--scale", action=argparse.BooleanOptionalAction, default=False)
+    parser.add_argument("--profile", help="record py-spy profiles of each process here")
+    parser.add_argument("--profile-seconds", type=float, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
     parser.add_argument("--out", default="booking_path", help="results file name")
     args = parser.parse_args([] if argv is None else argv)
