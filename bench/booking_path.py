@@ -15,10 +15,6 @@ knobs). In one run, on one machine:
 5. Cached availability req/s and p99 beside ``/healthz`` of the same process.
 6. Same-run references: pgbench on the same embedded server inserting into a table with
    the same GiST exclusion constraint, and ``/healthz``.
-7. Optionally (``--scale``, on by default) ``calisera serve bookings`` (with its real
-   providers client against ``calisera serve providers``) and ``calisera serve listing``
-   with 1 and then 2 processes on the same database (:mod:`bench.serve_scale`).
-
 Results: ``bench/results/booking_path.json`` and ``.md``. On a machine shared with other
 work wall-clock figures move; the ratios and the CPU per booking are what compare.
 """
@@ -342,11 +338,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         print("pgbench reference ...", file=sys.stderr, flush=True)
         result["pgbench_reference"] = pgbench_reference(db_url, args.pgbench_seconds, 8)
-        if args.scale:
-            from bench.serve_scale import scale_phase
-
-            print("serve bookings / listing with 1 and 2 processes ...", file=sys.stderr)
-            result["scale"] = scale_phase(args, db_url, work, b["first_service"], b["first_day"])
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -386,7 +377,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--get-seconds", type=float, default=8)
     parser.add_argument("--get-concurrency", type=int, default=16)
     parser.add_argument("--pgbench-seconds", type=int, default=6)
-    parser.add_argument("--scale", action=argparse.BooleanOptionalAction, default=False)
     parser.add_argument("--profile", help="record py-spy profiles of each process here")
     parser.add_argument("--profile-seconds", type=float, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")

@@ -28,10 +28,14 @@ def role_of(proc: psutil.Process) -> str:
         args = cmd[2:]
     else:
         args = [Path(cmd[0]).name] if cmd else ["?"]
-    words = [a for a in args if not a.startswith("-")][:2]
+    words = []
+    for i, a in enumerate(args):  # positional words only, not options or their values
+        if a.startswith("-") or (i and args[i - 1].startswith("--") and "=" not in args[i - 1]):
+            continue
+        words.append(a)
     if words[:1] in (["up"], ["relay"]):
         return words[0]
-    return " ".join(words)
+    return " ".join(words[:4])
 
 
 def postmaster_pid(pgdata: Path) -> int:
