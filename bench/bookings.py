@@ -108,6 +108,9 @@ class FixedSchedules:
     async def schedule_config(self, service_id: uuid.UUID) -> Any:
         return self.configs[service_id]
 
+    async def provider_of(self, service_id: uuid.UUID) -> Any:
+        return self.configs[service_id].provider_id
+
     async def get_provider(self, provider_id: uuid.UUID) -> dict[str, Any]:
         return self.owners[provider_id]
 
@@ -141,7 +144,9 @@ def bench_app() -> Any:
 
     @contextlib.asynccontextmanager
     async def fixed_schedules(platform: Any) -> Any:
-        platform.state["bookings"].schedules = FixedSchedules(entries)
+        from calisera.bookings.api import BookingsState
+
+        platform.get(BookingsState).schedules = FixedSchedules(entries)
         yield
 
     return create_app(
@@ -215,17 +220,17 @@ def load(url: str, jobs_file: str, concurrency: int) -> None:
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[Any]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a shared, busy machine starts slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("the bookings server exited at start-up")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("the bookings server did not start in 60 s")
+    raise RuntimeError("the bookings server did not start in 180 s")
 
 
 def _free_port() -> int:
@@ -409,10 +414,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ],
                 capture_output=True,
                 text=True,
-                check=True,
+                check=False,
                 cwd=ROOT,
                 env=env,
             )
+            if out.returncode != 0:
+                raise RuntimeError(f"the load process failed:\n{out.stderr[-3000:]}")
             result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
             return result
 

@@ -1,8 +1,12 @@
-"""HTTP routes of the bookings service: parse, authorize, call the service, shape the answer.
+"""HTTP routes of the bookings service: parse, authorize, call the domain, shape the answer.
 
-Routes own the transaction (``async with session.begin()``); the domain lives in
-:mod:`calisera.bookings.service`. After a change commits, the listing cache of the
-provider is invalidated when listing runs in this process.
+Routes own the transaction (:func:`calisera.bookings.transactions.write_transaction`);
+the domain lives in :mod:`calisera.bookings.lifecycle` and
+:mod:`calisera.bookings.queries`. Who may act: the platform admin and the provider's
+owner (:mod:`calisera.core.ownership`, one rule for every service) and the customer
+holding the manage token; anyone else is told the booking (or the provider) does not
+exist. Writes of one provider queue in-process before taking a pooled connection
+(:class:`calisera.core.locks.ProviderQueue`).
 """
 
 from __future__ import annotations
@@ -10,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from calisera.bookings import idempotency, service
+from calisera.bookings import idempotency, lifecycle, queries
+from calisera.bookings.access import Actor, customer_actor
+from calisera.bookings.busy_time import busy_time as busy_time_of
 from calisera.bookings.calendar import booking_calendar
+from calisera.bookings.errors import BookingNotFound
 from calisera.bookings.schemas import (
     BookingAction,
     BookingCreate,
@@ -35,7 +42,8 @@ from calisera.bookings.schemas import (
 from calisera.bookings.transactions import write_transaction
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import InvalidInput
+from calisera.core.errors import InvalidInput, NotFound
+from calisera.core.ownership import ExistingOwnedProviderDep, authorize_provider
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.providers.client import ProvidersClient
@@ -45,13 +53,14 @@ internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
 
 ManageToken = Annotated[str | None, Header(alias="X-Manage-Token")]
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+T = TypeVar("T")
 
 
 @dataclass
 class BookingsState:
     """Process-wide objects of the bookings service (``platform.get(BookingsState)``)."""
 
-    schedules: service.ScheduleSource
+    schedules: lifecycle.ScheduleSource
     idempotency_secret: bytes
 
 
@@ -59,7 +68,7 @@ def _state(platform: Platform) -> BookingsState:
     return platform.get(BookingsState)
 
 
-def _schedules(platform: Platform) -> service.ScheduleSource:
+def _schedules(platform: Platform) -> lifecycle.ScheduleSource:
     return _state(platform).schedules
 
 
@@ -86,24 +95,23 @@ async def _actor(
     row: Any,
     principal: Principal,
     manage_token: str | None,
-) -> service.Actor:
-    owner = None
-    if principal.kind == "user":
-        owner = await _schedules(platform).get_provider(row.provider_id)
-    return service.resolve_actor(row, principal, manage_token, owner)
-
-
-async def _require_staff(
-    platform: Platform, provider_id: uuid.UUID, principal: Principal
-) -> service.Actor:
-    """Owner of the provider or admin; anyone else sees 404 (or 401 without credentials)."""
-    principal.require_authenticated()
-    if principal.is_admin:
-        return service.Actor("admin", principal.subject)
-    owner = await _schedules(platform).get_provider(provider_id)
-    if principal.owns(owner.get("owner_email"), owner.get("owner_subject")):
-        return service.Actor("owner", principal.subject or principal.email)
-    raise service.BookingNotFound()
+    *,
+    staff_only: bool,
+) -> Actor:
+    """Admin or the provider's owner first, else the customer holding the token; 404
+    (never "provider not found", which would tell that the booking exists) otherwise."""
+    if principal.is_authenticated:
+        try:
+            owned = await authorize_provider(platform.owners, principal, row.provider_id)
+        except NotFound:
+            if staff_only:
+                raise BookingNotFound() from None
+        else:
+            return Actor.of(owned)
+    if staff_only:
+        principal.require_authenticated()
+        raise BookingNotFound()
+    return customer_actor(row, manage_token)
 
 
 async def _load_for(
@@ -114,13 +122,24 @@ async def _load_for(
     manage_token: str | None,
     *,
     staff_only: bool = False,
-) -> tuple[Any, service.Actor]:
-    if not manage_token:
+) -> tuple[Any, Actor]:
+    if not manage_token or staff_only:
         principal.require_authenticated()
     async with session.begin():
-        row = await service.load_booking(session, booking_id)
-    actor = await _actor(platform, row, principal, None if staff_only else manage_token)
+        row = await queries.load_booking(session, booking_id)
+    actor = await _actor(platform, row, principal, manage_token, staff_only=staff_only)
     return row, actor
+
+
+async def _provider_write(
+    platform: Platform,
+    session: AsyncSession,
+    provider_id: uuid.UUID,
+    work: Callable[[], Awaitable[T]],
+) -> T:
+    """``work`` as the provider's next write of this process, then in its transaction."""
+    async with platform.db.provider_queue.turn(provider_id):
+        return await write_transaction(session, work)
 
 
 # --- public routes ---
@@ -153,24 +172,25 @@ async def create_booking(
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status_code)
     try:
-        config = await _schedules(platform).schedule_config(body.service_id)
+        schedules = _schedules(platform)
+        provider_id = await schedules.provider_of(body.service_id)
         actor = (
-            service.Actor("admin", principal.subject)
+            Actor("admin", principal.subject)
             if principal.is_admin
-            else service.Actor("customer", str(body.customer.email))
+            else Actor("customer", str(body.customer.email))
         )
         sealer = _token_sealer(platform)
 
         async def work() -> dict[str, Any]:
-            created = await service.create_booking(
-                session, config, body, now, actor, seal_token=sealer
+            created = await lifecycle.create_booking(
+                session, schedules, provider_id, body, now, actor, seal_token=sealer
             )
             answer = created.booking.model_dump(mode="json")
             if key is not None:
                 await idempotency.record_response(session, key, 201, answer, now)
             return answer
 
-        payload = await write_transaction(session, work)
+        payload = await _provider_write(platform, session, provider_id, work)
     except BaseException:
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
@@ -187,7 +207,7 @@ async def get_booking(
     manage_token: ManageToken = None,
 ) -> BookingOut:
     row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
-    return service.booking_out(row)
+    return queries.booking_out(row)
 
 
 @router.post("/api/v1/bookings/{booking_id}/cancel", response_model=BookingOut)
@@ -204,9 +224,11 @@ async def cancel_booking(
     if actor.kind == "customer":
         config = await _schedules(platform).schedule_config(row.service_id)
     reason = body.reason if body else None
-    return await write_transaction(
+    return await _provider_write(
+        platform,
         session,
-        lambda: service.cancel_booking(
+        row.provider_id,
+        lambda: lifecycle.cancel_booking(
             session, booking_id, actor, _now(), reason=reason, config=config
         ),
     )
@@ -235,18 +257,18 @@ async def reschedule_booking(
         if stored is not None:
             return JSONResponse(stored.body, status_code=stored.status_code)
     try:
-        config = await _schedules(platform).schedule_config(row.service_id)
+        schedules = _schedules(platform)
 
         async def work() -> dict[str, Any]:
-            result = await service.reschedule_booking(
-                session, booking_id, body.start, actor, config, now
+            result = await lifecycle.reschedule_booking(
+                session, schedules, booking_id, body.start, actor, now
             )
             answer = result.model_dump(mode="json")
             if key is not None:
                 await idempotency.record_response(session, key, 200, answer, now)
             return answer
 
-        payload = await write_transaction(session, work)
+        payload = await _provider_write(platform, session, row.provider_id, work)
     except BaseException:
         if key is not None:
             await idempotency.release(platform.db.sessionmaker, key)
@@ -262,11 +284,13 @@ async def _finish(
     principal: Principal,
     body: BookingAction | None,
 ) -> BookingOut:
-    _, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    row, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
     reason = body.reason if body else None
-    return await write_transaction(
+    return await _provider_write(
+        platform,
         session,
-        lambda: service.finish_booking(session, booking_id, status, actor, _now(), reason=reason),
+        row.provider_id,
+        lambda: lifecycle.finish_booking(session, booking_id, status, actor, _now(), reason=reason),
     )
 
 
@@ -301,7 +325,7 @@ async def booking_history(
 ) -> BookingHistoryOut:
     await _load_for(session, platform, booking_id, principal, None, staff_only=True)
     async with session.begin():
-        items = await service.history(session, booking_id)
+        items = await queries.history(session, booking_id)
     return BookingHistoryOut(booking_id=booking_id, items=items)
 
 
@@ -329,10 +353,8 @@ async def booking_ics(
 
 @router.get("/api/v1/providers/{provider_id}/bookings", response_model=BookingPage)
 async def provider_bookings(
-    provider_id: uuid.UUID,
+    provider: ExistingOwnedProviderDep,
     session: SessionDep,
-    platform: PlatformDep,
-    principal: CurrentPrincipal,
     start_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     start_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     status: Annotated[list[BookingStatus] | None, Query()] = None,
@@ -340,13 +362,12 @@ async def provider_bookings(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> BookingPage:
-    await _require_staff(platform, provider_id, principal)
     if start_from and start_to and start_to <= start_from:
         raise InvalidInput.field("to", "must be after 'from'")
     async with session.begin():
-        items, next_cursor = await service.provider_bookings(
+        items, next_cursor = await queries.provider_bookings(
             session,
-            provider_id,
+            provider.id,
             start_from=start_from,
             start_to=start_to,
             statuses=status or (),
@@ -372,7 +393,7 @@ async def busy_time(
     if end <= start:
         raise InvalidInput.field("end", "must be after start")
     async with session.begin():
-        return await service.busy_time(session, provider_id, start, end)
+        return await busy_time_of(session, provider_id, start, end)
 
 
 # --- wiring ---

@@ -1,12 +1,40 @@
-"""Typed client of the bookings service, for other services (listing)."""
+"""Typed client of the bookings service, for other services (listing, web).
+
+The bookings problems a client may need to tell apart are re-exported here: core's
+slug registry turns an answer's ``type`` back into these classes
+(:func:`calisera.core.clients.raise_for_problem`), so callers catch classes, not
+strings.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
+from calisera.bookings.errors import (
+    CHANGE_REFUSED,
+    BookingNotFound,
+    IdempotencyInFlight,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    NotBookable,
+    SlotUnavailable,
+    TooLateToChange,
+)
 from calisera.bookings.schemas import BusyTime
 from calisera.core.clients import ServiceClient
+
+__all__ = [
+    "CHANGE_REFUSED",
+    "BookingNotFound",
+    "BookingsClient",
+    "IdempotencyInFlight",
+    "IdempotencyKeyReused",
+    "InvalidTransition",
+    "NotBookable",
+    "SlotUnavailable",
+    "TooLateToChange",
+]
 
 
 class BookingsClient(ServiceClient):

@@ -49,8 +49,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from calisera.bookings.errors import IdempotencyInFlight, IdempotencyKeyReused
 from calisera.bookings.models import idempotency_keys
-from calisera.core.errors import Conflict, FieldError, InvalidInput
+from calisera.core.errors import FieldError, InvalidInput
 
 KEY_TTL = timedelta(hours=24)
 STALE_IN_FLIGHT = timedelta(seconds=60)
@@ -58,14 +59,6 @@ MIN_KEY_LENGTH = 16
 MAX_KEY_LENGTH = 255
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 CLAIM_ATTEMPTS = 3
-
-
-class IdempotencyKeyReused(InvalidInput):
-    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key used for another request"
-
-
-class IdempotencyInFlight(Conflict):
-    status, slug, title = 409, "idempotency-in-flight", "A request with this key is in progress"
 
 
 def lookup_secret(server_secret: str | None) -> bytes:

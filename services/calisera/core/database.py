@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 
 from calisera.core.after_commit import CommitHookSession
 from calisera.core.committed_events import CommittedEvents
+from calisera.core.locks import ProviderQueue
 
 COMMITTED_EVENTS_KEY = "calisera.committed_events"
 
@@ -55,10 +56,20 @@ class Database:
 
     Its sessions run :func:`calisera.core.after_commit.after_commit` jobs once they
     commit, and carry :attr:`committed_events`, the in-process subscribers to events
-    committed through this database.
+    committed through this database. :attr:`reader` is a second, small engine for reads
+    that must never queue behind lock waiters (see :mod:`calisera.core.locks`).
     """
 
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 20, **kw: Any):
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        reader_pool_size: int = 2,
+        reader_max_overflow: int = 6,
+        **kw: Any,
+    ):
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(url),
@@ -74,6 +85,36 @@ class Database:
             expire_on_commit=False,
             info={COMMITTED_EVENTS_KEY: self.committed_events},
         )
+        self.provider_queue = ProviderQueue()
+        """Writes of one provider queue here before taking a connection (fairness)."""
+        self._reader_options = {
+            "pool_size": reader_pool_size,
+            "max_overflow": reader_max_overflow,
+            **kw,
+        }
+        self._reader_engine: AsyncEngine | None = None
+        self._reader: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def reader(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for read-only work that never waits on a lock, on their own pool.
+
+        The schedule revalidation a booking makes while it holds its provider's lock is
+        answered from here: waiters on that lock hold connections of the main pool, so
+        an answer needing one of those could wait for them while they wait for it. The
+        engine opens on first use (most processes never need it).
+        """
+        if self._reader is None:
+            self._reader_engine = create_async_engine(
+                sqlalchemy_url(self.url), pool_pre_ping=True, **self._reader_options
+            )
+            self._reader = async_sessionmaker(
+                self._reader_engine,
+                class_=CommitHookSession,
+                expire_on_commit=False,
+                info={COMMITTED_EVENTS_KEY: self.committed_events},
+            )
+        return self._reader
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
@@ -85,3 +126,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._reader_engine is not None:
+            await self._reader_engine.dispose()

@@ -27,6 +27,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session of :attr:`Database.reader`: for read-only routes that a holder of a
+    provider lock waits on (:mod:`calisera.core.locks`); it must never take a lock."""
+    async with get_platform(request).db.reader() as session:
+        yield session
+
+
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]

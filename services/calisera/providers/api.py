@@ -1,5 +1,5 @@
-"""HTTP routes of the providers service: parse, authorize (in the service layer), call
-the domain, shape the answer. Routes own the transaction.
+"""HTTP routes of the providers service: parse, call the domain (which authorizes, in
+:mod:`.access`), shape the answer (:mod:`.views`). Routes own the transaction.
 
 What this service adds to ``shared/API.md`` (extensions, nothing contradicts it):
 
@@ -32,12 +32,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 
 from calisera.core.auth import CurrentPrincipal
-from calisera.core.dependencies import PlatformDep, SessionDep, SettingsDep
+from calisera.core.dependencies import PlatformDep, ReadSessionDep, SessionDep, SettingsDep
+from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.providers import service
+from calisera.providers import access, availability, catalog, profiles, schedule_read_model, views
+from calisera.providers.fields import check_timezone
 from calisera.providers.qr_codes import render_qr
 from calisera.providers.schemas import (
     AvailabilityIn,
@@ -52,14 +54,11 @@ from calisera.providers.schemas import (
     ServiceList,
     ServiceOut,
     ServicePatch,
-    check_timezone,
 )
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 internal = APIRouter(prefix="/internal/v1/providers", tags=["internal"])
 
-Limit = Annotated[int | None, Query()]
-Cursor = Annotated[str | None, Query(max_length=200)]
 QR_CACHE_CONTROL = "public, max-age=300"
 
 
@@ -79,9 +78,9 @@ async def create_provider(
     response: Response,
 ) -> ProviderOut:
     async with session.begin():
-        p = await service.create_provider(session, body, principal, settings)
+        p = await profiles.create_provider(session, body, principal, settings)
     response.headers["Location"] = f"/api/v1/providers/{p.id}"
-    return service.provider_out(p, settings)
+    return views.provider_out(p, settings)
 
 
 @router.get("", response_model=ProviderList)
@@ -89,15 +88,15 @@ async def list_providers(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
-    limit: Limit = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ProviderList:
     async with session.begin():
-        rows, next_cursor = await service.list_providers(
+        rows, next_cursor = await profiles.list_providers(
             session, principal, limit=limit, cursor=cursor
         )
     return ProviderList(
-        items=[service.provider_out(p, settings) for p in rows], next_cursor=next_cursor
+        items=[views.provider_out(p, settings) for p in rows], next_cursor=next_cursor
     )
 
 
@@ -106,7 +105,7 @@ async def get_public_profile(
     slug: str, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> PublicProfile:
     async with session.begin():
-        return await service.public_profile(session, slug, principal, settings)
+        return await profiles.public_profile(session, slug, principal, settings)
 
 
 @router.get("/{provider_id}", response_model=ProviderOut)
@@ -114,8 +113,8 @@ async def get_provider(
     provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> ProviderOut:
     async with session.begin():
-        p = await service.managed_provider(session, provider_id, principal)
-    return service.provider_out(p, settings)
+        p = await access.managed_provider(session, provider_id, principal)
+    return views.provider_out(p, settings)
 
 
 @router.patch("/{provider_id}", response_model=ProviderOut)
@@ -128,8 +127,8 @@ async def update_provider(
     platform: PlatformDep,
 ) -> ProviderOut:
     async with session.begin():
-        p = await service.update_provider(session, provider_id, body, principal, settings)
-    return service.provider_out(p, settings)
+        p = await profiles.update_provider(session, provider_id, body, principal, settings)
+    return views.provider_out(p, settings)
 
 
 @router.delete("/{provider_id}", status_code=204, response_class=Response)
@@ -142,7 +141,7 @@ async def delete_provider(
 ) -> Response:
     """Admin only: removes the provider, its services and availability (``provider.deleted``)."""
     async with session.begin():
-        await service.delete_provider(session, provider_id, principal, settings)
+        await profiles.delete_provider(session, provider_id, principal, settings)
     return Response(status_code=204)
 
 
@@ -157,8 +156,8 @@ async def get_qr_code(
 ) -> Response:
     """The booking URL as a QR code (SVG, or PNG with ``?format=png``)."""
     async with session.begin():
-        p = await service.visible_provider(session, provider_id, principal)
-    image = render_qr(service.booking_url(settings, p.slug), format)
+        p = await access.visible_provider(session, provider_id, principal)
+    image = render_qr(views.booking_url(settings, p.slug), format)
     headers = {"ETag": image.etag, "Cache-Control": QR_CACHE_CONTROL}
     if _matches(if_none_match, image.etag):
         return Response(status_code=304, headers=headers)
@@ -175,9 +174,9 @@ async def create_service(
     platform: PlatformDep,
 ) -> ServiceOut:
     async with session.begin():
-        s = await service.create_service(session, provider_id, body, principal)
+        s = await catalog.create_service(session, provider_id, body, principal)
     response.headers["Location"] = f"/api/v1/providers/{provider_id}/services/{s.id}"
-    return service.service_out(s)
+    return views.service_out(s)
 
 
 @router.get("/{provider_id}/services", response_model=ServiceList)
@@ -185,14 +184,14 @@ async def list_services(
     provider_id: uuid.UUID,
     session: SessionDep,
     principal: CurrentPrincipal,
-    limit: Limit = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> ServiceList:
     async with session.begin():
-        rows, next_cursor = await service.list_services(
+        rows, next_cursor = await catalog.list_services(
             session, provider_id, principal, limit=limit, cursor=cursor
         )
-    return ServiceList(items=[service.service_out(s) for s in rows], next_cursor=next_cursor)
+    return ServiceList(items=[views.service_out(s) for s in rows], next_cursor=next_cursor)
 
 
 @router.get("/{provider_id}/services/{service_id}", response_model=ServiceOut)
@@ -200,8 +199,8 @@ async def get_service(
     provider_id: uuid.UUID, service_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> ServiceOut:
     async with session.begin():
-        s = await service.managed_service(session, provider_id, service_id, principal)
-    return service.service_out(s)
+        s = await access.managed_service(session, provider_id, service_id, principal)
+    return views.service_out(s)
 
 
 @router.patch("/{provider_id}/services/{service_id}", response_model=ServiceOut)
@@ -214,8 +213,8 @@ async def update_service(
     platform: PlatformDep,
 ) -> ServiceOut:
     async with session.begin():
-        s = await service.update_service(session, provider_id, service_id, body, principal)
-    return service.service_out(s)
+        s = await catalog.update_service(session, provider_id, service_id, body, principal)
+    return views.service_out(s)
 
 
 @router.delete("/{provider_id}/services/{service_id}", response_model=ServiceOut)
@@ -228,8 +227,8 @@ async def archive_service(
 ) -> ServiceOut:
     """Archives the service (``active: false``); its bookings stay. Answers the service."""
     async with session.begin():
-        s = await service.archive_service(session, provider_id, service_id, principal)
-    return service.service_out(s)
+        s = await catalog.archive_service(session, provider_id, service_id, principal)
+    return views.service_out(s)
 
 
 @router.get("/{provider_id}/availability", response_model=AvailabilityOut)
@@ -237,7 +236,7 @@ async def get_availability(
     provider_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> AvailabilityOut:
     async with session.begin():
-        return await service.get_availability(session, provider_id, principal)
+        return await availability.get_availability(session, provider_id, principal)
 
 
 @router.put("/{provider_id}/availability", response_model=AvailabilityOut)
@@ -249,8 +248,7 @@ async def put_availability(
     platform: PlatformDep,
 ) -> AvailabilityOut:
     async with session.begin():
-        availability = await service.put_availability(session, provider_id, body, principal)
-    return availability
+        return await availability.put_availability(session, provider_id, body, principal)
 
 
 @internal.get(
@@ -260,17 +258,17 @@ async def put_availability(
 )
 async def get_schedule_config(
     service_id: uuid.UUID,
-    session: SessionDep,
+    session: ReadSessionDep,  # answered while a booking holds its provider's lock
     principal: CurrentPrincipal,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     principal.require_admin()
     async with session.begin():
         if if_none_match:
-            etag = f'"{await service.schedule_version(session, service_id)}"'
+            etag = f'"{await schedule_read_model.schedule_version(session, service_id)}"'
             if _matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
-        config = await service.schedule_config(session, service_id)
+        config = await schedule_read_model.schedule_config(session, service_id)
     return Response(
         config.model_dump_json(),
         media_type="application/json",

@@ -59,6 +59,14 @@ class ProvidersClient(ServiceClient):
             self._schedules.popitem(last=False)
         return config
 
+    async def provider_of(self, service_id: uuid.UUID) -> uuid.UUID:
+        """The service's provider: from the cache when the service is known (a service
+        never moves to another provider), else from :meth:`schedule_config`."""
+        cached = self._schedules.get(service_id)
+        if cached is not None:
+            return cached.provider_id
+        return (await self.schedule_config(service_id)).provider_id
+
     async def get_provider(self, provider_id: uuid.UUID | str) -> dict[str, Any]:
         """The full provider record (admin view)."""
         response = await self.request("GET", f"/api/v1/providers/{provider_id}")

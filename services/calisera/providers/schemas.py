@@ -7,24 +7,32 @@ slots, convertible into :mod:`calisera.scheduling` values.
 
 from __future__ import annotations
 
-import functools
-import re
 import uuid
-import zoneinfo
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
-    HttpUrl,
-    StringConstraints,
 )
 
+from calisera.core.pagination import Page
+from calisera.core.text import MultiLine, SingleLine
+from calisera.providers.fields import (
+    AccentColor,
+    AwareDateTime,
+    Email,
+    GridTime,
+    LocalDateTime,
+    Locale,
+    Name,
+    Phone,
+    Slug,
+    Text,
+    TimeZoneName,
+    Url,
+)
 from calisera.scheduling.model import (
     DateOverride,
     ProviderSchedule,
@@ -155,111 +163,6 @@ class ScheduleConfig(BaseModel):
 
 # --- public API: providers, services, availability ---------------------------------
 
-SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
-"""Lowercase letters, digits and hyphens, 3-63 characters, no hyphen at either end: a
-DNS label, so a slug can also become a custom sub-domain."""
-
-RESERVED_SLUGS = frozenset(
-    {
-        "api", "admin", "auth", "console", "p", "static", "internal", "app", "www",
-        "healthz", "readyz", "metrics", "docs", "help", "support", "login", "logout",
-        "signup", "register", "account", "settings", "dashboard", "providers", "bookings",
-        "availability", "notifications", "analytics", "users", "well-known", "calisera",
-        "assets", "public", "status", "about", "terms", "privacy", "new", "null",
-        "undefined", "root", "system", "mail", "email",
-    }
-)  # fmt: skip
-
-MAX_TEXT = 5000
-
-
-def check_slug(value: str) -> str:
-    if len(value) < 3 or len(value) > 63:
-        raise ValueError("must be 3 to 63 characters long")
-    if value != value.lower():
-        raise ValueError("must be lowercase")
-    if not re.fullmatch(SLUG_PATTERN, value):
-        raise ValueError(
-            "may contain only lowercase letters, digits and hyphens, "
-            "and may not start or end with a hyphen"
-        )
-    if value in RESERVED_SLUGS:
-        raise ValueError(f"'{value}' is reserved; choose another slug")
-    return value
-
-
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def check_timezone(value: str) -> str:
-    if value not in _known_zones():
-        raise ValueError(f"unknown IANA time zone '{value}' (e.g. 'Europe/Berlin')")
-    return value
-
-
-def check_phone(value: str) -> str:
-    """Phone numbers are stored in E.164; input must be international (``+49 ...``)."""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("not a phone number; use international format, e.g. +4930123456") from exc
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number; use international format, e.g. +4930123456")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def check_on_grid(value: time) -> time:
-    if value.tzinfo is not None:
-        raise ValueError("must be a wall-clock time without offset, e.g. 09:00")
-    if value.second or value.microsecond or value.minute % 5:
-        raise ValueError("must be on a 5-minute grid, e.g. 09:00 or 09:05")
-    return value
-
-
-def check_naive_on_grid(value: datetime) -> datetime:
-    if value.tzinfo is not None:
-        raise ValueError("must be a local date-time without offset, e.g. 2026-12-24T00:00")
-    check_on_grid(value.time())
-    return value
-
-
-def check_aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(
-            "must be an RFC 3339 date-time with offset, e.g. 2027-03-29T09:00:00+02:00"
-        )
-    return value
-
-
-Slug = Annotated[str, AfterValidator(check_slug)]
-TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
-Phone = Annotated[str, AfterValidator(check_phone)]
-GridTime = Annotated[time, AfterValidator(check_on_grid)]
-LocalDateTime = Annotated[datetime, AfterValidator(check_naive_on_grid)]
-AwareDateTime = Annotated[datetime, AfterValidator(check_aware)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
-LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
-COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-def check_locale(value: str) -> str:
-    if not LOCALE_PATTERN.fullmatch(value):
-        raise ValueError("must be a language tag such as 'en', 'de-DE' or 'zh-Hant-TW'")
-    return value
-
-
-def check_color(value: str) -> str:
-    if not COLOR_PATTERN.fullmatch(value):
-        raise ValueError("must be a hex colour such as '#1a73e8'")
-    return value.lower()
-
-
-Locale = Annotated[str, AfterValidator(check_locale)]
-AccentColor = Annotated[str, AfterValidator(check_color)]
-
 
 class Input(BaseModel):
     """Request bodies reject unknown fields, so a typo is a 422, not silently ignored."""
@@ -268,7 +171,7 @@ class Input(BaseModel):
 
 
 class Contact(Input):
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
 
 
@@ -276,7 +179,7 @@ class BookingPage(Input):
     """How the public booking page looks; ``shown_service_ids`` null = every active service."""
 
     accent_color: AccentColor | None = None
-    welcome_text: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    welcome_text: Annotated[str, MultiLine(2000)] | None = None
     shown_service_ids: list[uuid.UUID] | None = Field(default=None, max_length=200)
 
 
@@ -284,11 +187,11 @@ class ProviderCreate(Input):
     slug: Slug
     name: Name
     timezone: TimeZoneName
-    owner_email: EmailStr | None = None
+    owner_email: Email | None = None
     """Required for the admin; a signed-in user may omit it (it defaults to their e-mail)."""
     bio: Text | None = None
-    photo_url: HttpUrl | None = None
-    logo_url: HttpUrl | None = None
+    photo_url: Url | None = None
+    logo_url: Url | None = None
     contact: Contact | None = None
     locale: Locale = "en"
     booking_page: BookingPage | None = None
@@ -301,10 +204,10 @@ class ProviderPatch(Input):
     slug: Slug | None = None
     name: Name | None = None
     timezone: TimeZoneName | None = None
-    owner_email: EmailStr | None = None
+    owner_email: Email | None = None
     bio: Text | None = None
-    photo_url: HttpUrl | None = None
-    logo_url: HttpUrl | None = None
+    photo_url: Url | None = None
+    logo_url: Url | None = None
     contact: Contact | None = None
     locale: Locale | None = None
     booking_page: BookingPage | None = None
@@ -347,9 +250,8 @@ class ProviderOut(BaseModel):
     updated_at: datetime
 
 
-class ProviderList(BaseModel):
-    items: list[ProviderOut]
-    next_cursor: str | None
+class ProviderList(Page[ProviderOut]):
+    """Providers the caller may manage, oldest first."""
 
 
 # services
@@ -357,12 +259,12 @@ class ProviderList(BaseModel):
 
 class InPersonLocation(Input):
     type: Literal["in_person"]
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    address: Annotated[str, MultiLine(500, min_length=1)]
 
 
 class OnlineLocation(Input):
     type: Literal["online"]
-    url: HttpUrl
+    url: Url
 
 
 class PhoneLocation(Input):
@@ -376,7 +278,7 @@ Location = Annotated[InPersonLocation | OnlineLocation | PhoneLocation, Field(di
 
 
 class RecurrenceIn(Input):
-    rrule: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    rrule: Annotated[str, SingleLine(500, min_length=1)]
     start_time: GridTime
     starts_on: date
     until: date | None = None
@@ -402,9 +304,7 @@ class ServiceFields(Input):
     max_bookings_per_day: Annotated[int, Field(ge=1, le=1000)] | None = None
     cancellation_notice_minutes: Minutes | None = None
     location: Location | None = None
-    price_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
-        None
-    )
+    price_text: Annotated[str, SingleLine(100)] | None = None
     starts_at: AwareDateTime | None = None
     recurrence: RecurrenceIn | None = None
     active: bool | None = None
@@ -445,9 +345,8 @@ class ServiceOut(BaseModel):
     updated_at: datetime
 
 
-class ServiceList(BaseModel):
-    items: list[ServiceOut]
-    next_cursor: str | None
+class ServiceList(Page[ServiceOut]):
+    """A provider's services, archived ones included, oldest first."""
 
 
 class PublicService(BaseModel):
@@ -509,7 +408,7 @@ class DateOverrideIn(Input):
 class TimeOffIn(Input):
     start: LocalDateTime
     end: LocalDateTime
-    reason: Annotated[str, StringConstraints(max_length=200)] | None = None
+    reason: Annotated[str, SingleLine(200)] | None = None
 
 
 class AvailabilityIn(Input):

@@ -20,7 +20,7 @@ Decisions worth knowing:
   provider's logo; the accent colour is the stylesheet ``/p/{slug}/theme.css``),
   ``frame-ancestors 'self'``, ``nosniff``, ``Referrer-Policy: no-referrer``, and HSTS over
   TLS. No fonts, scripts or styles are fetched from anywhere else.
-- ``/console`` is an installable PWA shell: sign-in by pasting an access token until the
-  users service's sign-in pages exist; it lists today's bookings from
-  ``GET /api/v1/providers/{id}/bookings``.
+- ``/console`` is the provider app, an installable PWA rendered on the server
+  (:mod:`calisera.web.console_session` and the ``console_*`` screens): it calls the other
+  services' APIs with the access token of the browser's BFF session, never their tables.
 """

@@ -16,7 +16,18 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.web import bff, booking_pages, console_pages, manage_pages
+from calisera.web import (
+    bff,
+    booking_pages,
+    console_agenda,
+    console_hours,
+    console_insights,
+    console_pages,
+    console_services,
+    console_setup,
+    console_share,
+    manage_pages,
+)
 from calisera.web.clients import BookingsClient, ListingClient, ProvidersClient
 from calisera.web.pages import WebClients
 
@@ -39,6 +50,17 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
 
 spec = ServiceSpec(
     name="web",
-    routers=[booking_pages.router, manage_pages.router, console_pages.router, bff.router],
+    routers=[
+        booking_pages.router,
+        manage_pages.router,
+        console_pages.router,
+        console_setup.router,
+        console_services.router,
+        console_hours.router,
+        console_agenda.router,
+        console_share.router,
+        console_insights.router,
+        bff.router,
+    ],
     lifespan=bff.with_bff(lifespan),
 )

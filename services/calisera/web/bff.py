@@ -158,7 +158,7 @@ class SessionTokens:
     renewed: bool = False
 
 
-async def _session_tokens(
+async def session_tokens(
     session: AsyncSession, state: BffState, request: Request, settings: Settings
 ) -> SessionTokens:
     """The session's access token, refreshed under a row lock when about to expire (so
@@ -186,9 +186,7 @@ async def _session_tokens(
     return SessionTokens(tokens.access_token, row, renewed=True)
 
 
-def _renew_cookie(
-    response: Response, settings: Settings, request: Request, row: BffSession
-) -> None:
+def renew_cookie(response: Response, settings: Settings, request: Request, row: BffSession) -> None:
     cookie = read_session_cookie(request, settings)
     if cookie is not None:
         set_session_cookie(response, settings, cookie, _seconds_until(row.refresh_expires_at))
@@ -222,6 +220,16 @@ async def logout(
 ) -> Response:
     settings = platform.settings
     require_csrf_header(request, settings)
+    response = Response(status_code=204)
+    await end_session(request, response, settings, state, session)
+    return response
+
+
+async def end_session(
+    request: Request, response: Response, settings: Settings, state: BffState, session: AsyncSession
+) -> None:
+    """Forget the browser's session here, revoke it at the users service, clear the cookie
+    (shared by ``POST /bff/logout`` and the console's sign-out form)."""
     cookie = read_session_cookie(request, settings)
     refresh_token = None
     if cookie is not None:
@@ -235,9 +243,7 @@ async def logout(
                 refresh_token = unseal(state.secret, _PURPOSE, row.refresh_token_sealed)
     if refresh_token is not None:
         await state.users.logout(refresh_token)
-    response = Response(status_code=204)
     clear_session_cookie(response, settings)
-    return response
 
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -261,7 +267,7 @@ async def forward(
     if client is None or any(s in (".", "..") or not _SEGMENT.match(s) for s in segments):
         raise NotFound("The BFF forwards only to Calisera's own APIs.")
     async with session.begin():
-        tokens = await _session_tokens(session, state, request, settings)
+        tokens = await session_tokens(session, state, request, settings)
     if tokens.access_token is None:
         raise Unauthorized("Sign in first.")
     headers = {"Authorization": f"Bearer {tokens.access_token}"}
@@ -282,7 +288,7 @@ async def forward(
         headers={k: v for k, v in upstream.headers.items() if k.lower() in ("etag", "location")},
     )
     if tokens.renewed and tokens.row is not None:
-        _renew_cookie(response, settings, request, tokens.row)
+        renew_cookie(response, settings, request, tokens.row)
     return response
 
 

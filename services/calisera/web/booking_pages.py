@@ -15,10 +15,11 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
 
+from calisera.bookings.client import SlotUnavailable
 from calisera.core.errors import InvalidInput
 from calisera.web import manage_token, views
 from calisera.web.booking_form import FIELDS, BookingForm, form_errors, new_nonce
-from calisera.web.clients import Booking, PublicProvider, PublicService, SlotTaken
+from calisera.web.clients import Booking, PublicProvider, PublicService
 from calisera.web.pages import (
     WebClients,
     WebClientsDep,
@@ -208,7 +209,7 @@ async def book(
         booking = await clients.bookings.create_booking(
             body, idempotency_key=form.idempotency_key(body)
         )
-    except SlotTaken:
+    except SlotUnavailable:
         return await render_picker(
             clients,
             provider,

@@ -7,7 +7,8 @@ so the manage page can only show a booking when the customer's ``X-Manage-Token`
 so, and a suspended provider is hidden from web exactly as from anyone else.
 
 Problem answers become the very exception classes the other service raised
-(:func:`calisera.core.clients.raise_for_problem`); a 401/403 (a wrong manage token) is a
+(:func:`calisera.core.clients.raise_for_problem`; the bookings ones are exported by
+:mod:`calisera.bookings.client`, e.g. ``SlotUnavailable``); a 401/403 (a wrong manage token) is a
 404 page for the customer (:class:`calisera.web.pages.PageRoute`).
 
 Answers are parsed leniently (unknown fields ignored, optional fields defaulted): the
@@ -21,11 +22,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from calisera.bookings.client import IdempotencyInFlight
 from calisera.core.clients import ServiceClient, raise_for_problem
-from calisera.core.errors import PROBLEM_BASE, Conflict, NotFound
+from calisera.core.errors import NotFound
 from calisera.core.platform import Platform
 
 
@@ -149,18 +150,6 @@ class ListingClient(ServiceClient):
 # --- bookings ----------------------------------------------------------------------
 
 
-class SlotTaken(Conflict):
-    """The slot was taken (or filled up) between showing it and booking it."""
-
-
-class BookingInProgress(Conflict):
-    """The same Idempotency-Key is still being processed (a double submit in flight)."""
-
-
-class BookingConflict(Conflict):
-    """The booking cannot change that way now (e.g. too close to its start)."""
-
-
 class BookingCustomer(Lenient):
     name: str
     email: str
@@ -195,8 +184,9 @@ class BookingsClient(ServiceClient):
     ) -> Booking:
         """Book; the same ``idempotency_key`` and body always yield the same booking.
 
-        A second submit arriving while the first is still in flight gets a 409 from the
-        bookings service; it waits for the first to finish and then gets its answer.
+        A second submit arriving while the first is still in flight gets
+        :class:`IdempotencyInFlight` from the bookings service; it waits for the first to
+        finish and then gets its answer (or, after ``in_flight_retries``, that problem).
         """
         for attempt in range(in_flight_retries + 1):
             response = await self.request(
@@ -205,12 +195,13 @@ class BookingsClient(ServiceClient):
                 json=body,
                 headers={"Idempotency-Key": idempotency_key},
             )
-            if response.status_code == 409 and _problem_is(response, "idempotency-in-flight"):
-                if attempt < in_flight_retries:
-                    await asyncio.sleep(0.1)
-                    continue
-                raise BookingInProgress(_problem_detail(response) or "Booking in progress")
-            _raise_for_booking_problem(response)
+            try:
+                raise_for_problem(response, service=self.service)
+            except IdempotencyInFlight:
+                if attempt == in_flight_retries:
+                    raise
+                await asyncio.sleep(0.1)
+                continue
             return Booking.model_validate(response.json())
         raise AssertionError("unreachable")
 
@@ -218,7 +209,7 @@ class BookingsClient(ServiceClient):
         response = await self.request(
             "GET", f"/api/v1/bookings/{booking_id}", headers=_manage(manage_token)
         )
-        _raise_for_booking_problem(response)
+        raise_for_problem(response, service=self.service)
         return Booking.model_validate(response.json())
 
     async def cancel_booking(
@@ -230,7 +221,7 @@ class BookingsClient(ServiceClient):
             headers=_manage(manage_token),
             json={"reason": reason} if reason else {},
         )
-        _raise_for_booking_problem(response)
+        raise_for_problem(response, service=self.service)
         return Booking.model_validate(response.json())
 
     async def reschedule_booking(
@@ -242,48 +233,16 @@ class BookingsClient(ServiceClient):
             headers=_manage(manage_token),
             json={"start": start.isoformat()},
         )
-        _raise_for_booking_problem(response)
+        raise_for_problem(response, service=self.service)
         return Booking.model_validate(response.json())
 
     async def booking_ics(self, booking_id: uuid.UUID, manage_token: str) -> bytes:
         response = await self.request(
             "GET", f"/api/v1/bookings/{booking_id}/ics", headers=_manage(manage_token)
         )
-        _raise_for_booking_problem(response)
+        raise_for_problem(response, service=self.service)
         return response.content
 
 
 def _manage(token: str) -> dict[str, str]:
     return {"X-Manage-Token": token}
-
-
-def _problem(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _problem_detail(response: httpx.Response) -> str | None:
-    detail = _problem(response).get("detail")
-    return str(detail) if detail else None
-
-
-def _problem_is(response: httpx.Response, slug: str) -> bool:
-    return str(_problem(response).get("type", "")) == PROBLEM_BASE + slug
-
-
-def _raise_for_booking_problem(response: httpx.Response) -> None:
-    """The bookings service's problems, with its conflicts told apart for the pages.
-
-    Until ``calisera.bookings.client`` exports the bookings service's own exception
-    classes (they live in its ``service`` module, which web may not import), a slot
-    taken and a booking that cannot change are told apart here by the answer's type.
-    """
-    try:
-        raise_for_problem(response, service="bookings")
-    except Conflict as exc:
-        if _problem_is(response, "slot-unavailable"):
-            raise SlotTaken(exc.detail) from exc
-        raise BookingConflict(exc.detail) from exc

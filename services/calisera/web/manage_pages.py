@@ -13,10 +13,11 @@ from typing import Annotated
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
 
+from calisera.bookings.client import CHANGE_REFUSED, SlotUnavailable
 from calisera.core.errors import InvalidInput, NotFound
 from calisera.web import manage_token, views
 from calisera.web.booking_pages import render_picker
-from calisera.web.clients import Booking, BookingConflict, PublicProvider, PublicService, SlotTaken
+from calisera.web.clients import Booking, PublicProvider, PublicService
 from calisera.web.pages import (
     WebClients,
     WebClientsDep,
@@ -155,7 +156,7 @@ async def cancel(
     booking, held = await held_booking(request, clients, provider, booking_id)
     try:
         await clients.bookings.cancel_booking(booking.id, held, reason.strip()[:2000] or None)
-    except BookingConflict as exc:
+    except CHANGE_REFUSED as exc:
         return render_manage(provider, booking, tz=tz, message=exc.detail, status_code=409)
     return redirect(
         manage_token.manage_path(provider.slug, booking.id)
@@ -210,9 +211,9 @@ async def reschedule(
     else:
         try:
             await clients.bookings.reschedule_booking(booking.id, held, instant)
-        except SlotTaken:
+        except SlotUnavailable:
             message, status_code = "Sorry, that time was just taken. Please pick another one.", 409
-        except BookingConflict as exc:
+        except CHANGE_REFUSED as exc:
             return render_manage(provider, booking, tz=tz, message=exc.detail, status_code=409)
         except InvalidInput as exc:
             message = f"That time cannot be booked: {exc.detail}. Please pick another one."

@@ -1,4 +1,4 @@
-"""Tables of the ``web`` schema: the BFF's server-side sessions.
+"""Tables of the ``web`` schema: the BFF's server-side sessions and the console's form nonces.
 
 The browser holds only a random cookie value; this row (keyed by its SHA-256) holds the
 Calisera tokens of the session, sealed (AES-256-GCM, :mod:`calisera.core.sealing`) so a
@@ -34,4 +34,15 @@ class BffSession(Base):
     refresh_expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
+    )
+
+
+class FormSubmission(Base):
+    """A console form's nonce, claimed by its first submit: a repeat changes nothing."""
+
+    __tablename__ = "form_submissions"
+
+    nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), index=True
     )

@@ -119,7 +119,7 @@ async def test_rolled_back_transaction_leaves_no_event(create_provider, database
     """The event is written inside the change's transaction: a rollback after it drops it."""
     from calisera.core.auth import ADMIN
     from calisera.core.database import Database
-    from calisera.providers import service
+    from calisera.providers import profiles
     from calisera.providers.schemas import ProviderPatch
 
     p = await create_provider()
@@ -129,7 +129,7 @@ async def test_rolled_back_transaction_leaves_no_event(create_provider, database
         async with db.sessionmaker() as session:
             with pytest.raises(RuntimeError):
                 async with session.begin():
-                    await service.update_provider(
+                    await profiles.update_provider(
                         session, uuid.UUID(p["id"]), ProviderPatch(name="Never"), ADMIN, settings
                     )
                     assert len(outbox_rows(database_url)) == len(before)  # not yet visible

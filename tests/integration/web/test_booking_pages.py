@@ -436,7 +436,8 @@ async def test_rescheduling_onto_a_taken_slot_keeps_the_booking_and_says_so(
 
 
 async def test_console_is_an_installable_shell(client: httpx.AsyncClient) -> None:
-    page = await client.get("/console")
+    assert (await client.get("/console")).headers["location"] == "/console/sign-in"
+    page = await client.get("/console/sign-in")
     assert page.status_code == 200
     assert 'rel="manifest" href="/console/manifest.webmanifest"' in page.text
     manifest = await client.get("/console/manifest.webmanifest")
@@ -451,7 +452,7 @@ async def test_console_is_an_installable_shell(client: httpx.AsyncClient) -> Non
     assert worker.status_code == 200
     assert worker.headers["service-worker-allowed"] == "/console"
     script = await client.get("/static/console.js")
-    assert script.status_code == 200 and "/bookings?from=" in script.text
+    assert script.status_code == 200 and 'serviceWorker.register("/console/sw.js"' in script.text
 
 
 async def test_static_assets_are_served_and_nothing_outside_them(
@@ -481,4 +482,6 @@ async def test_unreachable_services_give_a_503_page_not_a_500(settings: Settings
         assert page.status_code == 503
         assert page.headers["content-type"].startswith("text/html")
         assert "Try again in a moment" in page.text
-        assert (await web.get("/console")).status_code == 200
+        # no users service in this process: nobody can sign in, the console says so
+        console = await web.get("/console/sign-in")
+        assert console.status_code == 503 and "Try again in a moment" in console.text

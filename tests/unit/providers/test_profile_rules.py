@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from calisera.providers.schemas import AvailabilityIn, ProviderCreate, check_slug
+from calisera.providers.fields import check_slug
+from calisera.providers.schemas import AvailabilityIn, ProviderCreate
 
 
 @pytest.mark.parametrize("slug", ["abc", "anna-coaching", "a1-b2", "x" * 63, "123"])

@@ -1,100 +1,168 @@
-// Calisera provider console: a small installable shell. Signs in with a pasted access
-// token (the users service's sign-in pages are not built yet) and lists the bookings of
-// today and the next days, grouped by day.
+// Calisera provider console: small progressive enhancement of server-rendered screens.
+// Every screen works without it; with it: the phone's time zone is preselected, the page
+// address is checked as you type, links copy and share, a form cannot be sent twice by a
+// double tap, and the service worker keeps the shell offline and offers updates.
 (function () {
   "use strict";
-  var KEY = "calisera.console";
-  var DAYS = 7;
-  var $ = function (id) { return document.getElementById(id); };
 
-  function saved() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "null"); } catch (e) { return null; }
-  }
-  function status(text) { $("c-status").textContent = text || ""; }
-  function isoDate(d) {
-    return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0");
+  function each(selector, fn) {
+    var nodes = document.querySelectorAll(selector);
+    for (var i = 0; i < nodes.length; i++) { fn(nodes[i]); }
   }
 
-  function show(signedIn) {
-    $("signin").hidden = signedIn;
-    $("today").hidden = !signedIn;
-  }
-
-  async function load(session) {
-    show(true);
-    $("c-who").textContent = session.name || session.slug;
-    status("Loading…");
-    var start = new Date(); start.setHours(0, 0, 0, 0);
-    var end = new Date(start); end.setDate(end.getDate() + DAYS);
-    var url = "/api/v1/providers/" + encodeURIComponent(session.providerId) + "/bookings?from=" +
-      encodeURIComponent(start.toISOString()) + "&to=" + encodeURIComponent(end.toISOString()) +
-      "&status=confirmed&limit=200";
-    var response;
-    try {
-      response = await fetch(url, { headers: { Authorization: "Bearer " + session.token } });
-    } catch (e) { status("Offline: cannot load bookings."); return; }
-    if (response.status === 401 || response.status === 403) {
-      status("This token is not valid for " + session.slug + " (or has expired). Please sign in again.");
-      localStorage.removeItem(KEY); show(false); return;
+  function detectZone(select) {
+    var zone;
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { return; }
+    if (!zone || select.getAttribute("aria-invalid") === "true") { return; }
+    for (var i = 0; i < select.options.length; i++) {
+      if (select.options[i].value === zone) { select.selectedIndex = i; return; }
     }
-    if (!response.ok) { status("Could not load bookings (" + response.status + ")."); return; }
-    var body = await response.json();
-    var items = (body.items || []).slice().sort(function (a, b) { return a.start < b.start ? -1 : 1; });
-    var list = $("c-list");
-    list.textContent = "";
-    var today = isoDate(start);
-    var lastDay = null;
-    items.forEach(function (b) {
-      var when = new Date(b.start);
-      var day = isoDate(when);
-      if (day !== lastDay) {
-        var heading = document.createElement("li");
-        heading.className = "day-heading";
-        heading.textContent = day === today ? "Today" :
-          when.toLocaleDateString([], { weekday: "long", day: "numeric", month: "long" });
-        list.append(heading);
-        lastDay = day;
-      }
-      var li = document.createElement("li");
-      li.className = "card";
-      var div = document.createElement("div");
-      div.className = "card-link";
-      var title = document.createElement("span");
-      title.className = "card-title";
-      title.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) +
-        " · " + (b.customer && b.customer.name || "");
-      var meta = document.createElement("span");
-      meta.className = "meta";
-      meta.textContent = (b.service_name || "") + (b.seats > 1 ? " · " + b.seats + " seats" : "");
-      div.append(title, meta); li.append(div); list.append(li);
-    });
-    if (!items.length) { status("No bookings in the next " + DAYS + " days."); }
-    else if (lastDay && isoDate(new Date(items[0].start)) !== today) { status("Nothing today."); }
-    else { status(""); }
   }
 
-  async function signIn(event) {
-    event.preventDefault();
-    var slug = $("c-slug").value.trim();
-    var token = $("c-token").value.trim();
-    status("Signing in…");
-    var response = await fetch("/api/v1/providers/by-slug/" + encodeURIComponent(slug));
-    if (!response.ok) { status("No booking page with that slug."); return; }
-    var provider = await response.json();
-    var session = { slug: slug, providerId: provider.id, name: provider.name, token: token };
-    localStorage.setItem(KEY, JSON.stringify(session));
-    load(session);
+  var SLUG = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
+
+  function slugCheck(input) {
+    var out = document.getElementById("f-slug-check");
+    var name = document.getElementById("f-name");
+    var touched = input.value !== "";
+    var timer = null;
+    var asked = "";
+    function say(text, state) { out.textContent = text; out.setAttribute("data-state", state); }
+    function check() {
+      var slug = input.value;
+      if (!slug) { say("", ""); return; }
+      if (!SLUG.test(slug)) {
+        say("Use 3 to 63 lowercase letters, digits or hyphens (no hyphen at either end).", "bad");
+        return;
+      }
+      asked = slug;
+      fetch("/bff/api/providers/by-slug/" + encodeURIComponent(slug), { credentials: "same-origin" })
+        .then(function (r) {
+          if (asked !== slug) { return; }
+          if (r.status === 404) { say("/p/" + slug + " is free.", "ok"); }
+          else if (r.ok) { say("/p/" + slug + " is taken; try another.", "bad"); }
+          else { say("", ""); }
+        })
+        .catch(function () { say("", ""); });
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(check, 300); }
+    input.addEventListener("input", function () { touched = true; later(); });
+    if (name) {
+      name.addEventListener("input", function () {
+        if (touched) { return; }
+        input.value = name.value.toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+          .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 63);
+        later();
+      });
+    }
+    if (input.value) { later(); }
+  }
+
+  function status(button, text) {
+    var box = button.closest("section, form, body").querySelector(".copy-status");
+    if (box) { box.textContent = text; }
+  }
+
+  function copy(button) {
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy");
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(
+          function () { status(button, "Link copied."); },
+          function () { status(button, "Copy failed: select the link and copy it."); }
+        );
+      } else { status(button, "Select the link above and copy it."); }
+    });
+  }
+
+  function share(button) {
+    if (!navigator.share) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.share({ title: button.getAttribute("data-share-title"), url: button.getAttribute("data-share") })
+        .catch(function () {});
+    });
+  }
+
+  function once(form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+      form.setAttribute("data-sent", "1");
+      form.setAttribute("aria-busy", "true");
+    });
+  }
+
+  function b64ToBytes(text) {
+    var raw = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { out[i] = raw.charCodeAt(i); }
+    return out;
+  }
+
+  function pushOptIn(button) {
+    var say = document.getElementById("c-push-status");
+    if (!("serviceWorker" in navigator) || !("PushManager" in window)) { return; }
+    button.hidden = false;
+    say.textContent = "";
+    button.addEventListener("click", function () {
+      var provider = button.getAttribute("data-provider");
+      say.textContent = "Asking for permission…";
+      Promise.all([
+        navigator.serviceWorker.ready,
+        fetch("/bff/api/notifications/vapid-public-key").then(function (r) { return r.json(); })
+      ]).then(function (got) {
+        return got[0].pushManager.subscribe({
+          userVisibleOnly: true, applicationServerKey: b64ToBytes(got[1].public_key)
+        });
+      }).then(function (subscription) {
+        return fetch("/bff/api/notifications/providers/" + provider + "/push-subscriptions", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-Calisera-CSRF": "1" },
+          body: JSON.stringify(subscription.toJSON())
+        });
+      }).then(function (r) {
+        say.textContent = r.ok ? "Push is on for this device." : "Push could not be turned on.";
+      }).catch(function () { say.textContent = "Push was not allowed on this device."; });
+    });
+  }
+
+  function serviceWorker() {
+    if (!("serviceWorker" in navigator)) { return; }
+    var prompt = document.getElementById("c-update");
+    var reloading = false;
+    navigator.serviceWorker.register("/console/sw.js", { scope: "/console" }).then(function (reg) {
+      function offer(worker) {
+        if (!prompt || !navigator.serviceWorker.controller) { return; }
+        prompt.hidden = false;
+        document.getElementById("c-update-reload").onclick = function () {
+          worker.postMessage({ type: "SKIP_WAITING" });
+        };
+      }
+      if (reg.waiting) { offer(reg.waiting); }
+      reg.addEventListener("updatefound", function () {
+        var worker = reg.installing;
+        if (!worker) { return; }
+        worker.addEventListener("statechange", function () {
+          if (worker.state === "installed") { offer(worker); }
+        });
+      });
+    }).catch(function () {});
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      if (reloading || !prompt || prompt.hidden) { return; }
+      reloading = true;
+      location.reload();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    $("signin").addEventListener("submit", signIn);
-    $("signout").addEventListener("click", function () {
-      localStorage.removeItem(KEY); $("c-list").textContent = ""; status(""); show(false);
-    });
-    var session = saved();
-    if (session) { load(session); } else { show(false); }
-    if ("serviceWorker" in navigator) {
-      navigator.serviceWorker.register("/console/sw.js", { scope: "/console" }).catch(function () {});
-    }
+    each("[data-detect-zone]", detectZone);
+    each("[data-slug-check]", slugCheck);
+    each("[data-copy]", copy);
+    each("[data-share]", share);
+    each("form[data-once]", once);
+    each("#c-push", pushOptIn);
+    var alert = document.getElementById("form-alert");
+    if (alert) { alert.focus(); }
+    serviceWorker();
   });
 })();
