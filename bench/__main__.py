@@ -17,6 +17,7 @@ BENCHMARKS = [
     "notifications",
     "analytics",
     "discover",
+    "booking_path",
 ]
 
 

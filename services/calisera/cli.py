@@ -124,16 +124,17 @@ def migrate(
 
 @app.command()
 def worker(
-    queue: Annotated[
-        str, typer.Argument(help="Consumer queue: notifications, analytics, listing.")
+    queues: Annotated[
+        list[str],
+        typer.Argument(help="Consumer queue(s): notifications, analytics, listing."),
     ],
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
 ) -> None:
-    """Run the Celery worker of one consumer queue."""
+    """Run the Celery worker of one consumer queue (or of several, as `up` does)."""
     from calisera.processes.worker import run_worker
 
-    run_worker(_settings(), queue, concurrency=concurrency, pool=pool)
+    run_worker(_settings(), queues, concurrency=concurrency, pool=pool)
 
 
 @app.command()

@@ -7,7 +7,9 @@ twice is harmless, so the consumer keeps no schema (``processed=None``).
 
 Which cache: the listing service's own when it runs in this process, otherwise Redis
 from the worker's settings (``CALISERA_CACHE_URL``). A worker process with neither has
-nothing to invalidate: an in-process cache elsewhere expires its answers within
+nothing to invalidate, so without ``CALISERA_CACHE_URL`` the queue takes no events at
+all (nothing routed, no worker in ``up``): an in-process cache is invalidated by its own
+process after commit, and one in another process expires its answers within
 ``BUSY_TTL + ANSWER_MAX_AGE`` (1 s).
 
 The same handler runs in-process right after a commit (:func:`invalidate_on_commit`,
@@ -53,4 +55,7 @@ def consumer(settings: Settings) -> Consumer:
     async def handle(session: AsyncSession, event: EventEnvelope) -> None:
         await bump(process_caches() or fallback, event)
 
-    return Consumer(name="listing", event_types=EVENT_TYPES, handle=handle, processed=None)
+    # Without a shared cache a worker process has nothing to reach (the processes
+    # serving listing invalidate their own caches after commit): take no events.
+    wanted = EVENT_TYPES if fallback else ()
+    return Consumer(name="listing", event_types=wanted, handle=handle, processed=None)

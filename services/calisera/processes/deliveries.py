@@ -4,8 +4,8 @@ One row per event and consumer that wants it, from the relay's publication until
 consumer confirms it (or it is dead-lettered). Its life:
 
 - **published** by the relay inside the transaction that marks the outbox rows sent
-  (:func:`record_publication`); **re-published** when not confirmed within the visibility
-  timeout (:func:`take_overdue`, :func:`mark_republished`);
+  (:func:`record_publications`, one statement per batch); **re-published** when not
+  confirmed within the visibility timeout (:func:`take_overdue`, :func:`mark_republished`);
 - **leased** by the worker while its consumer handles it (:func:`lease`), then
   **confirmed** (:func:`confirm`) or its **failure recorded** (:func:`record_failure`),
   which dead-letters it after the last attempt, or at once for a permanent error;
@@ -34,17 +34,20 @@ Row = dict[str, Any]
 ERROR_LIMIT = 2000
 """Characters of an error kept in ``last_error``."""
 
-_RECORD_PUBLICATION = """
-INSERT INTO relay.deliveries
+_RECORD_PUBLICATIONS = """
+INSERT INTO relay.deliveries AS d
   (event_id, consumer, source, event_type, aggregate_id, envelope,
    published_at, publications, next_attempt_at)
-VALUES (%(event_id)s, %(consumer)s, %(source)s, %(event_type)s, %(aggregate_id)s,
-        %(envelope)s, now(), 1, now() + make_interval(secs => %(visibility)s))
+SELECT p.event_id, p.consumer, %(source)s, p.event_type, p.aggregate_id, p.envelope,
+       now(), 1, now() + make_interval(secs => %(visibility)s)
+FROM unnest(%(event_ids)s::uuid[], %(consumers)s::text[], %(event_types)s::text[],
+            %(aggregate_ids)s::uuid[], %(envelopes)s::jsonb[])
+  AS p(event_id, consumer, event_type, aggregate_id, envelope)
 ON CONFLICT (event_id, consumer) DO UPDATE
-  SET published_at = now(), publications = relay.deliveries.publications + 1,
+  SET published_at = now(), publications = d.publications + 1,
       next_attempt_at = EXCLUDED.next_attempt_at
-  WHERE relay.deliveries.confirmed_at IS NULL AND relay.deliveries.dead_at IS NULL
-RETURNING consumer
+  WHERE d.confirmed_at IS NULL AND d.dead_at IS NULL
+RETURNING event_id, consumer
 """
 
 _TAKE_OVERDUE = """
@@ -123,24 +126,30 @@ FROM relay.deliveries WHERE confirmed_at IS NULL GROUP BY consumer
 # --- the relay (sync psycopg, dict rows) ------------------------------------------
 
 
-def record_publication(
-    conn: psycopg.Connection[Row], consumer: str, source: str, outbox_row: Row, visibility: float
-) -> bool:
-    """Record that the relay publishes this outbox row to ``consumer`` now; False when
-    the delivery is already confirmed or dead (a re-run after a crash): do not publish."""
-    recorded = conn.execute(
-        _RECORD_PUBLICATION,
+def record_publications(
+    conn: psycopg.Connection[Row],
+    source: str,
+    pairs: Sequence[tuple[str, Row]],
+    visibility: float,
+) -> set[tuple[UUID, str]]:
+    """Record that the relay publishes these (consumer, outbox row) pairs now, in one
+    statement; returns the (event id, consumer) pairs to publish: a pair already
+    confirmed or dead (a re-run after a crash) is not."""
+    if not pairs:
+        return set()
+    rows = conn.execute(
+        _RECORD_PUBLICATIONS,
         {
-            "event_id": outbox_row["id"],
-            "consumer": consumer,
             "source": source,
-            "event_type": outbox_row["type"],
-            "aggregate_id": outbox_row["aggregate_id"],
-            "envelope": Jsonb(outbox_row["envelope"]),
             "visibility": visibility,
+            "event_ids": [r["id"] for _, r in pairs],
+            "consumers": [c for c, _ in pairs],
+            "event_types": [r["type"] for _, r in pairs],
+            "aggregate_ids": [r["aggregate_id"] for _, r in pairs],
+            "envelopes": [Jsonb(r["envelope"]) for _, r in pairs],
         },
-    ).fetchone()
-    return recorded is not None
+    ).fetchall()
+    return {(r["event_id"], r["consumer"]) for r in rows}
 
 
 def take_overdue(conn: psycopg.Connection[Row], limit: int) -> list[Row]:

@@ -138,15 +138,17 @@ class Relay:
             ).fetchall()
             if not rows:
                 return 0
-            for row in rows:
-                for consumer, wants in self.routes.items():
-                    if not wants(row["type"]):
-                        continue
-                    if deliveries.record_publication(
-                        conn, consumer, schema, row, self.visibility_timeout
-                    ):
-                        self.publish(consumer, row["envelope"])
-                        PUBLISHED.labels(consumer).inc()
+            pairs = [
+                (consumer, row)
+                for row in rows
+                for consumer, wants in self.routes.items()
+                if wants(row["type"])
+            ]
+            due = deliveries.record_publications(conn, schema, pairs, self.visibility_timeout)
+            for consumer, row in pairs:
+                if (row["id"], consumer) in due:
+                    self.publish(consumer, row["envelope"])
+                    PUBLISHED.labels(consumer).inc()
             conn.execute(
                 sql.SQL(
                     "UPDATE {outbox} SET published_at = now(), attempts = attempts + 1 "

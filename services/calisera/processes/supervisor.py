@@ -1,4 +1,4 @@
-"""``up``'s supervision of its background processes: the relay and one worker per queue.
+"""``up``'s supervision of its background processes: the relay and one worker for its queues.
 
 Each runs as a child process (``python -m calisera.cli relay|worker ...``) with exactly
 the settings of ``up`` (:func:`process_environment`), dies with ``up`` even when ``up``
@@ -21,7 +21,7 @@ import structlog
 
 from calisera.core.backoff import Backoff
 from calisera.core.settings import Settings
-from calisera.processes.routing import consumer_queues
+from calisera.processes.routing import load_consumers
 
 log = structlog.get_logger("calisera.up")
 
@@ -120,11 +120,27 @@ def supervised(*args: str) -> Starter:
 
 
 def pipeline_processes() -> list[Starter]:
-    """The relay and one worker per consumer queue, as ``up`` runs them."""
-    starters = [supervised("relay")]
-    for name in consumer_queues():
-        starters.append(supervised("worker", name, "--concurrency", "1"))
-    return starters
+    """The relay and one worker for every consumer queue with work, as ``up`` runs them.
+
+    One worker process (Celery's ``solo`` pool: no forked child) takes every queue:
+    on one machine a process per queue (and a pool child each) cost ~250 MB of RSS
+    apiece for the same work (measured in ``bench/booking_path.py``). Kubernetes keeps
+    one Deployment per queue (``calisera worker <queue>``).
+    """
+    return [supervised("relay"), start_worker]
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    """The consumer queues that take events with these settings (the listing queue
+    takes none without a shared cache: ``up``'s own process invalidates its cache)."""
+    return [name for name, c in load_consumers(settings).items() if c.event_types]
+
+
+def start_worker(settings: Settings) -> Callable[[], None]:
+    queues = worker_queues(settings)
+    if not queues:
+        return lambda: None
+    return Supervised(("worker", *queues, "--concurrency", "1", "--pool", "solo"), settings).stop
 
 
 @dataclass

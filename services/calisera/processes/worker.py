@@ -16,9 +16,10 @@ worker process creates its own event loop and database engine lazily, after the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -162,6 +163,14 @@ def register_tasks(app: Celery) -> None:
         return outcome
 
 
+def quiet_task_logs() -> None:
+    """Celery logs two INFO lines per task (received, succeeded) carrying the whole
+    envelope; ours (``event_consumed``) says the same with the trace id, so Celery's
+    per-task lines go to WARNING. Failures and retries are still logged by both."""
+    for name in ("celery.worker.strategy", "celery.app.trace"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event) -> None:
     """The consumer's sweep, in a thread of the worker's main process (own loop and engine)."""
     assert settings.database_url and consumer.periodic is not None
@@ -182,48 +191,55 @@ def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event
 
 def run_worker(
     settings: Settings,
-    queue: str,
+    queues: str | Sequence[str],
     *,
     concurrency: int,
     pool: str = "prefork",
     consumers: Mapping[str, Consumer] | None = None,
 ) -> None:
-    """``calisera worker <queue>``: a Celery worker for one consumer queue.
+    """``calisera worker <queue>...``: a Celery worker for one or more consumer queues.
 
-    ``consumers`` are the services' (:func:`load_consumers`) unless given (a test's).
+    One queue per worker is the Kubernetes shape (each scales on its own); ``up`` runs
+    one worker for every queue, which saves a Python process per queue. ``consumers``
+    are the services' (:func:`load_consumers`) unless given (a test's).
     """
     global _settings, _consumers
+    names = [queues] if isinstance(queues, str) else list(queues)
     consumers = load_consumers(settings) if consumers is None else consumers
-    if queue not in consumers:
+    unknown = [q for q in names if q not in consumers]
+    if unknown or not names:
         raise SystemExit(
-            f"calisera worker: no consumer for queue {queue!r} "
+            f"calisera worker: no consumer for queue {', '.join(map(repr, unknown)) or '-'} "
             f"(available: {', '.join(sorted(consumers)) or 'none'})"
         )
     _settings, _consumers = settings, consumers
-    configure_tracing(f"calisera-worker-{queue}", settings.otel_exporter_otlp_endpoint)
+    label = "+".join(names)
+    configure_tracing(f"calisera-worker-{label}", settings.otel_exporter_otlp_endpoint)
+    quiet_task_logs()
     app = create_celery(settings)
     register_tasks(app)
-    consumer = consumers[queue]
     stop = threading.Event()
+    periodic = [consumers[q] for q in names if consumers[q].periodic is not None]
 
-    if consumer.periodic is not None:
+    if periodic:
 
         @worker_ready.connect(weak=False)
         def start_periodic(**kwargs: Any) -> None:
-            threading.Thread(
-                target=_periodic_loop, args=(settings, consumer, stop), daemon=True
-            ).start()
+            for consumer in periodic:
+                threading.Thread(
+                    target=_periodic_loop, args=(settings, consumer, stop), daemon=True
+                ).start()
 
         @worker_shutting_down.connect(weak=False)
         def stop_periodic(**kwargs: Any) -> None:
             stop.set()
 
     worker = app.Worker(
-        queues=[queue_name(settings, queue)],
+        queues=[queue_name(settings, q) for q in names],
         concurrency=concurrency,
         pool=pool,
         loglevel=settings.log_level,
-        hostname=f"{queue}@%h.{os.getpid()}",
+        hostname=f"{label}@%h.{os.getpid()}",
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,

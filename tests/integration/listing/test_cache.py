@@ -89,8 +89,14 @@ async def test_unreachable_redis_misses_instead_of_failing() -> None:
         await cache.aclose()
 
 
+def test_consumer_takes_no_events_without_a_shared_cache_to_invalidate() -> None:
+    c = consumer(Settings().with_changes(cache_url=None))
+    assert c.event_types == ()
+    assert not c.wants("booking.created")
+
+
 def test_consumer_takes_the_events_that_change_slots() -> None:
-    c = consumer(Settings())
+    c = consumer(Settings().with_changes(cache_url="redis://127.0.0.1:6379/0"))
     assert c.name == "listing" and c.processed is None
     assert c.event_types == EVENT_TYPES
     for kind in (
