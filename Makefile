@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
 
-.PHONY: install install-test up test lint unit integration chart-env test-chart bench lock clean
+.PHONY: install install-test up test lint unit integration chart-env test-chart bench audit lock clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Calisera needs Python 3.11 or newer (found %s)" % sys.version.split()[0])'
@@ -29,8 +29,13 @@ install-test: $(UV)  ## the platform plus test and lint tools
 up: install  ## run everything on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)
 	$(BIN)/calisera up
 
-test: install-test lint  ## every check and every test
-	$(BIN)/python -m pytest
+# pytest -m replaces the default `-m "not fuzz"` of pyproject.toml, so both runs say it.
+TEST_PARALLEL := -n 2 --dist loadfile -m "not fuzz and not serial"
+TEST_SERIAL := -m "serial and not fuzz"
+
+test: install-test lint  ## every check and every test: in parallel, then the whole-platform ones alone
+	$(BIN)/python -m pytest $(TEST_PARALLEL)
+	$(BIN)/python -m pytest $(TEST_SERIAL)
 
 lint: install-test  ## ruff, mypy, import boundaries
 	$(BIN)/ruff check services operator tests bench
@@ -42,13 +47,16 @@ unit: install-test
 	$(BIN)/python -m pytest tests/unit
 
 integration: install-test
-	$(BIN)/python -m pytest -m "integration or broker or redis"
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "(integration or broker or redis) and not serial"
 
 test-chart:  ## chart tests with real Helm in their own Python 3.12 env (.venv-chart)
 	.ci/chart
 
 bench: install-test  ## benchmarks; results go to bench/results/
 	$(BIN)/python -m bench
+
+audit: $(UV)  ## pip-audit over the locked dependencies (known vulnerabilities fail)
+	.ci/audit
 
 lock: $(UV)  ## re-resolve uv.lock after changing pyproject.toml
 	$(UV) lock

@@ -17,7 +17,11 @@ BENCHMARKS = [
     "notifications",
     "analytics",
     "discover",
+    "pages",
     "booking_path",
+    "soak",
+    "faults",
+    "report",
 ]
 
 

@@ -144,7 +144,7 @@ def bench_app() -> Any:
 
     @contextlib.asynccontextmanager
     async def fixed_schedules(platform: Any) -> Any:
-        from calisera.bookings.api import BookingsState
+        from calisera.bookings.deps import BookingsState
 
         platform.get(BookingsState).schedules = FixedSchedules(entries)
         yield

@@ -43,7 +43,10 @@ def pg_server_url() -> Iterator[str]:
         return
     from calisera.core.embedded import EmbeddedPostgres
 
-    server = EmbeddedPostgres(ROOT / ".calisera" / "test-postgres")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest -n: a server per worker
+    server = EmbeddedPostgres(
+        ROOT / ".calisera" / "-".join(filter(None, ["test-postgres", worker]))
+    )
     url = server.start()
     try:
         yield url
@@ -172,13 +175,18 @@ def auth_headers(token_issuer: TokenIssuer) -> Callable[..., dict[str, str]]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Folders imply markers: ``integration/`` needs PostgreSQL, ``e2e/`` runs processes."""
+    """Folders imply markers: ``integration/`` needs PostgreSQL, ``e2e/`` runs processes;
+    ``e2e/`` and ``faults/`` are ``serial``: each runs a whole platform (several processes
+    on fixed port offsets, a soak that watches latency), so they never share the machine
+    with another test."""
     for item in items:
         parts = Path(str(item.fspath)).relative_to(ROOT).parts
         if "integration" in parts:
             item.add_marker(pytest.mark.integration)
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
+        if "e2e" in parts or "faults" in parts:
+            item.add_marker(pytest.mark.serial)
 
 
 def peer_unavailable(reason: str) -> None:

@@ -29,12 +29,27 @@ DataDir = Annotated[
     ),
 ]
 
+MetricsPort = Annotated[
+    int | None, typer.Option(help="Serve Prometheus /metrics on this port (HOST:PORT/metrics).")
+]
+MetricsHost = Annotated[
+    str, typer.Option(help="Address of the /metrics endpoint (0.0.0.0 in a pod).")
+]
 
-def _settings(data_dir: Path | None = None) -> Settings:
+
+def _settings(data_dir: Path | None = None, *, console: bool = False) -> Settings:
+    """The process's settings, with logging configured. ``console``: this command may
+    log readable lines when a person watches (``up`` on a terminal); the chosen format
+    is kept in the settings, so ``up``'s children log the same way."""
     settings = Settings()
     if data_dir is not None:
         settings = settings.with_changes(data_dir=data_dir)
-    configure_logging(settings.log_level, json=settings.log_json and not sys.stderr.isatty())
+    log_format = settings.log_format
+    if log_format is None:
+        interactive = console and sys.stderr.isatty()
+        log_format = "console" if interactive or not settings.log_json else "json"
+        settings = settings.with_changes(log_format=log_format)
+    configure_logging(settings.log_level, json=log_format == "json")
     return settings
 
 
@@ -51,6 +66,13 @@ def up(
     workers: Annotated[
         bool, typer.Option(help="Run the outbox relay and the queue workers too.")
     ] = True,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="First /metrics port of the relay and worker (they take it and the next); "
+            "default: --port + 1. The services' /metrics is on --port."
+        ),
+    ] = None,
 ) -> None:
     """Run everything on this machine: embedded PostgreSQL (unless DATABASE_URL is set),
     migrations, every service on one port, relay and workers."""
@@ -58,8 +80,10 @@ def up(
     from calisera.processes.supervisor import Background, pipeline_processes
     from calisera.processes.up import run_up
 
-    settings = _settings(data_dir)
-    background = Background(pipeline_processes() if workers else [])
+    settings = _settings(data_dir, console=True)
+    first = metrics_port if metrics_port is not None else port + 1
+    background = Background(pipeline_processes(first) if workers else [])
+    background.metrics_base = first if workers else None
     try:
         run_up(settings, host=host, port=port, background=background)
     except StartupError as exc:
@@ -130,24 +154,34 @@ def worker(
     ],
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo, threads.")] = "prefork",
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run the Celery worker of one consumer queue (or of several, as `up` does)."""
+    from calisera.core.metrics import prepare_multiprocess_dir
     from calisera.processes.worker import run_worker
 
-    run_worker(_settings(), queues, concurrency=concurrency, pool=pool)
+    prepare_multiprocess_dir()
+    run_worker(
+        _settings(),
+        queues,
+        concurrency=concurrency,
+        pool=pool,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+    )
 
 
 @app.command()
 def relay(
     once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
-    metrics_port: Annotated[
-        int | None, typer.Option(help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
-    ] = None,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Move committed outbox events of every service to the broker."""
     from calisera.processes.relay import run_relay
 
-    run_relay(_settings(), once=once, metrics_port=metrics_port)
+    run_relay(_settings(), once=once, metrics_port=metrics_port, metrics_host=metrics_host)
 
 
 dlq = typer.Typer(help="Dead-lettered deliveries: events a consumer failed on repeatedly.")

@@ -69,6 +69,8 @@ def declare_resources(emulator: kmock.KubernetesEmulator) -> None:
         "calisera.io/v1alpha1/providertenants": ("ProviderTenant", {"status"}),
         "kopf.dev/v1/kopfpeerings": ("KopfPeering", set()),
         "monitoring.coreos.com/v1/servicemonitors": ("ServiceMonitor", set()),
+        "monitoring.coreos.com/v1/podmonitors": ("PodMonitor", set()),
+        "monitoring.coreos.com/v1/prometheusrules": ("PrometheusRule", set()),
     }
     for key, (kind, subresources) in custom.items():
         emulator.resources[key] = kmock.ResourceInfo(

@@ -57,6 +57,57 @@ def container_problems(obj: dict[str, Any]) -> list[str]:
     return problems
 
 
+IMAGE_USER = 10001
+"""The numeric user of the Dockerfile's runtime stage (``USER 10001``)."""
+
+
+def pod_problems(obj: dict[str, Any]) -> list[str]:
+    """What a pod must not have: host namespaces, privilege, root, a writable root
+    filesystem without the one writable place (/tmp, an emptyDir with a size limit)
+    every Calisera process writes to (``CALISERA_DATA_DIR=/tmp/calisera``)."""
+    spec = pod_spec(obj)
+    if spec is None:
+        return []
+    problems: list[str] = []
+    name = f"{obj['kind']}/{obj['metadata']['name']}"
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(host):
+            problems.append(f"{name}: {host}")
+    pod_security = spec.get("securityContext") or {}
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for v in volumes.values():
+        if "hostPath" in v:
+            problems.append(f"{name}: hostPath volume {v['name']}")
+    for c in containers(obj):
+        where = f"{name} container {c['name']}"
+        security = c.get("securityContext") or {}
+        if security.get("privileged"):
+            problems.append(f"{where}: privileged")
+        user = security.get("runAsUser", pod_security.get("runAsUser"))
+        if user in (None, 0):
+            problems.append(f"{where}: runAsUser must be set and not 0")
+        elif user != IMAGE_USER:
+            problems.append(f"{where}: runAsUser {user} is not the image's user {IMAGE_USER}")
+        limits = (c.get("resources") or {}).get("limits") or {}
+        if "memory" not in limits:
+            problems.append(f"{where}: no memory limit")
+        for probe in ("livenessProbe", "readinessProbe"):
+            if probe in c and not any(k in c[probe] for k in ("httpGet", "exec", "tcpSocket")):
+                problems.append(f"{where}: {probe} checks nothing")
+        mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+        tmp = volumes.get(mounts["/tmp"]["name"]) if "/tmp" in mounts else None
+        if not tmp or not (tmp.get("emptyDir") or {}).get("sizeLimit"):
+            problems.append(f"{where}: /tmp must be an emptyDir with a sizeLimit")
+        for path, mount in mounts.items():
+            if (
+                path != "/tmp"
+                and not mount.get("readOnly")
+                and "emptyDir" not in volumes.get(mount["name"], {})
+            ):
+                problems.append(f"{where}: {path} is mounted writable")
+    return problems
+
+
 def selector_problems(objects: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     pods = [

@@ -25,6 +25,7 @@ from tests.chart.emulator import (
 from tests.chart.policies import (
     by_kind,
     container_problems,
+    pod_problems,
     reference_problems,
     selector_problems,
 )
@@ -32,9 +33,23 @@ from tests.chart.policies import (
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "calisera"
 SCENARIOS = sorted(p.name for p in (CHART / "ci").glob("*-values.yaml"))
-SERVICES = ["users", "providers", "bookings", "listing", "notifications", "analytics", "web"]
-QUEUES = ["notifications", "analytics", "listing"]
-CUSTOM_KINDS = {"ServiceMonitor", "KopfPeering"}  # kubernetes-validate knows built-ins only
+SERVICES = [
+    "users",
+    "providers",
+    "bookings",
+    "listing",
+    "notifications",
+    "analytics",
+    "integrations",
+    "web",
+]
+QUEUES = ["notifications", "analytics", "listing", "integrations", "providers", "bookings"]
+CUSTOM_KINDS = {
+    "ServiceMonitor",
+    "PodMonitor",
+    "PrometheusRule",
+    "KopfPeering",
+}  # kubernetes-validate knows built-ins only
 
 
 class Installed:
@@ -101,7 +116,8 @@ async def test_every_object_is_valid_kubernetes_1_30(installed) -> None:
 
 async def test_containers_follow_the_security_and_resource_policies(installed) -> None:
     _, release = installed
-    problems = [p for o in [*release.objects, *release.hooks] for p in container_problems(o)]
+    objects = [*release.objects, *release.hooks]
+    problems = [p for o in objects for p in (*container_problems(o), *pod_problems(o))]
     assert problems == []
 
 
@@ -188,6 +204,7 @@ async def test_ingress_routes_every_api_prefix_and_provider_bookings_to_bookings
     assert routes["/api/v1/providers"] == "cal-calisera-providers"
     assert routes["/auth/"] == routes["/.well-known/"] == "cal-calisera-users"
     assert routes["/api/v1/availability"] == "cal-calisera-listing"
+    assert routes["/api/v1/integrations"] == "cal-calisera-integrations"
     assert routes["/p/"] == routes["/console"] == routes["/static/"] == "cal-calisera-web"
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/use-regex"] == "true"
 
@@ -216,6 +233,59 @@ async def test_production_scenario_has_autoscaling_monitoring_and_tls() -> None:
     assert set(by_kind(release.objects, "PodDisruptionBudget")) >= {
         "cal-calisera-worker-notifications"
     }
+
+
+async def test_every_process_is_scraped_and_rules_and_dashboards_ship() -> None:
+    import json
+
+    release = await helm_install(scenario_values("production-values.yaml"))
+    deployments = by_kind(release.objects, "Deployment")
+    pod_monitors = by_kind(release.objects, "PodMonitor")
+    pipeline = {"cal-calisera-relay", *(f"cal-calisera-worker-{q}" for q in QUEUES)}
+    assert set(pod_monitors) == pipeline
+    for name, monitor in pod_monitors.items():
+        assert monitor["metadata"]["labels"]["release"] == "prometheus"
+        template = deployments[name]["spec"]["template"]
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= template["metadata"]["labels"].items(), name
+        [container] = template["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+        assert monitor["spec"]["podMetricsEndpoints"][0]["port"] in ports, name
+        args = container["args"]
+        assert args[args.index("--metrics-port") + 1] == str(ports["metrics"])
+        assert args[args.index("--metrics-host") + 1] == "0.0.0.0"
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        if "worker" in name:  # the prefork pool's children are summed by the worker
+            assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    (rule,) = by_kind(release.objects, "PrometheusRule").values()
+    assert rule["metadata"]["labels"]["release"] == "prometheus"
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
+    assert len(alerts) >= 11
+    for alert in alerts:
+        url = alert["annotations"]["runbook_url"]
+        assert url.startswith("https://runbooks.calisera.example/calisera-"), url
+        assert "RUNBOOK_BASE_URL" not in url and "//calisera" not in url
+    dashboards = {
+        name: cm
+        for name, cm in by_kind(release.objects, "ConfigMap").items()
+        if "grafana_dashboard" in cm["metadata"]["labels"]
+    }
+    expected = {"overview", "bookings", "listing", "pipeline", "notifications", "operator"}
+    assert set(dashboards) == {f"cal-calisera-dashboard-{d}" for d in expected}
+    for cm in dashboards.values():
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert cm["metadata"]["annotations"] == {"grafana_folder": "Calisera"}
+        [(key, text)] = cm["data"].items()
+        board = json.loads(text)
+        assert key == f"{board['uid']}.json" and board["panels"]
+
+
+async def test_monitoring_objects_are_off_by_default() -> None:
+    release = await helm_install(scenario_values("minimal-values.yaml"))
+    kinds = {o["kind"] for o in release.objects}
+    assert not kinds & {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+    configmaps = by_kind(release.objects, "ConfigMap").values()
+    assert not any("grafana_dashboard" in (c["metadata"].get("labels") or {}) for c in configmaps)
 
 
 async def test_values_schema_rejects_typos_and_the_latest_tag() -> None:

@@ -8,6 +8,8 @@ mobile layout (390x844) go to ``/tmp/calisera-web-*.png`` for a person to look a
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import re
 import shutil
 import threading
@@ -24,10 +26,14 @@ from calisera.core.settings import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.e2e.processes import free_port
 from tests.integration.web.studio import Studio, open_studio
+from tests.peers.axe import axe_source, blocking_violations
+from tests.peers.oidc_server import PeerMissing
 
 pytestmark = pytest.mark.timeout(180)
 
 NEW_YORK = "America/New_York"
+PHONE_PAGE_HEIGHT = 1600
+"""A month and one day's times: about two phone screens (390x844), not a week's list."""
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -53,6 +59,14 @@ def chromium() -> str:
     if path is None:
         pytest.skip("Debian chromium not installed: apt-get install chromium")
     return path
+
+
+@pytest.fixture
+def axe() -> str:
+    try:
+        return axe_source()
+    except PeerMissing as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture
@@ -86,13 +100,21 @@ async def studio(live_url: str) -> AsyncIterator[Studio]:
 
 
 async def test_customer_books_a_slot_in_their_own_time_zone(
-    chromium: str, live_url: str, studio: Studio
+    chromium: str, axe: str, live_url: str, studio: Studio
 ) -> None:
     from playwright.async_api import async_playwright
 
     foreign: list[str] = []
     problems: list[str] = []
     failed: list[str] = []
+    async with httpx.AsyncClient(base_url=live_url, timeout=15) as http:
+        asked = await http.patch(
+            f"/api/v1/providers/{studio.provider['id']}/services/{studio.simple['id']}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            json={"questions": [{"kind": "single_choice", "label": "Backdrop",
+                                 "options": ["White", "Black"]}]},
+        )  # fmt: skip
+        assert asked.status_code == 200, asked.text
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -133,6 +155,20 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             await page.get_by_role("link", name=re.compile("Portrait session")).click()
             await page.wait_for_url(re.compile(r"tz=America%2FNew_York"))
             await page.get_by_text("New York", exact=True).wait_for()
+            # a month calendar: pick the second free day, its times are listed below
+            free_days = page.locator(".calendar td.free a")
+            assert await free_days.count() >= 2
+            second = free_days.nth(1)
+            second_label = await second.get_attribute("aria-label")
+            await second.click()
+            await page.wait_for_url(re.compile(r"day=\d{4}-\d{2}-\d{2}"))
+            chosen = page.locator('.calendar a[aria-current="date"]')
+            assert await chosen.get_attribute("aria-label") == second_label
+            found = await blocking_violations(page, axe)
+            assert not found, found
+            height = await page.evaluate("document.documentElement.scrollHeight")
+            print(f"picker height at 390x844: {height}px")
+            assert height <= PHONE_PAGE_HEIGHT, height  # the week list was over 3,000 px
             slot = page.locator("a.slot").first
             start_iso = await slot.get_attribute("data-start")
             assert start_iso is not None
@@ -151,6 +187,7 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             await page.screenshot(path="/tmp/calisera-web-form-error.png", full_page=True)
             await page.get_by_label("Your name").fill("Grace Hopper")
             await page.get_by_label("E-mail").fill("grace@example.com")
+            await page.get_by_label("Black").check()  # the service's booking question
             await page.screenshot(path="/tmp/calisera-web-form.png", full_page=True)
             await page.get_by_role("button", name=re.compile("^Book")).click()
 
@@ -159,7 +196,14 @@ async def test_customer_books_a_slot_in_their_own_time_zone(
             assert "token" not in page.url  # kept in the booking's cookie instead
             when = await page.locator(".booking-when").inner_text()
             assert local.strftime("%H:%M") in when and "New York" in when
+            assert await page.locator(".booking-answer").inner_text() == "Black"
             assert await page.get_by_role("link", name="Add to calendar").count() == 1
+            google = await page.get_by_role("link", name="Google Calendar").get_attribute("href")
+            outlook = await page.get_by_role("link", name="Outlook").get_attribute("href")
+            assert google and google.startswith("https://calendar.google.com/calendar/render?")
+            assert outlook and outlook.startswith("https://outlook.live.com/calendar/")
+            found = await blocking_violations(page, axe)
+            assert not found, found
             await page.screenshot(path="/tmp/calisera-web-confirmation.png", full_page=True)
 
             manage_url = page.url
@@ -245,7 +289,7 @@ async def test_an_email_link_opened_from_another_site_shows_the_booking_without_
                 email_link,
             )
             await page.locator("#mail-link").click()
-            await page.get_by_role("heading", name="Your booking").wait_for()
+            await page.get_by_role("heading", name="Your booking", exact=True).wait_for()
             assert page.url == manage
             assert "Rosalind Franklin" in await page.locator(".summary").inner_text()
             cookies = await context.cookies(manage)
@@ -261,4 +305,88 @@ async def test_an_email_link_opened_from_another_site_shows_the_booking_without_
             await browser.close()
     after_landing = visited[visited.index(email_link) + 1 :]
     assert after_landing and all("token=" not in url for url in after_landing), visited
+    assert problems == [], problems
+
+
+@contextlib.contextmanager
+def another_site(page: bytes) -> Iterator[str]:
+    """A web server on this machine answering every path with ``page``, addressed as
+    ``localhost`` (another site than ``127.0.0.1``; Chromium lets only a local page frame
+    a loopback address)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_the_embed_snippet_books_from_inside_another_site(
+    chromium: str, live_url: str, studio: Studio
+) -> None:
+    """Another site (a second server on this machine) pastes the snippet: the frame grows to
+    the page's height, the customer picks a time inside it, and the booking ends in the
+    whole window on the booking site."""
+    from playwright.async_api import async_playwright
+
+    from calisera.web.embed_pages import MIN_HEIGHT, snippet
+
+    html = (
+        "<!doctype html><title>Lumen shop</title><h1>Our shop</h1>"
+        + snippet(live_url, studio.slug, "Studio Lumen")
+    ).encode()
+    problems: list[str] = []
+    with another_site(html) as shop:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            try:
+                context = await browser.new_context(
+                    timezone_id=NEW_YORK, viewport={"width": 390, "height": 844}, is_mobile=True
+                )
+                await context.add_init_script(CSP_REPORTER)
+                page = await context.new_page()
+                page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+                await page.goto(f"{shop}/book")
+                frame_element = page.locator(f"#calisera-{studio.slug}")
+                frame = page.frame_locator(f"#calisera-{studio.slug}")
+                await frame.get_by_role("heading", name="Studio Lumen").wait_for()
+
+                async def frame_height() -> int:
+                    box = await frame_element.bounding_box()
+                    assert box is not None
+                    return round(box["height"])
+
+                await frame.get_by_role("link", name=re.compile("Portrait session")).click()
+                await frame.locator(".calendar").wait_for()
+                await frame.locator("a.slot").first.wait_for()
+                deadline = time.monotonic() + 10
+                while await frame_height() <= MIN_HEIGHT and time.monotonic() < deadline:
+                    await page.wait_for_timeout(100)
+                assert await frame_height() > MIN_HEIGHT  # grown to the month and its times
+                await frame.locator("a.slot").first.click()
+                await frame.get_by_label("Your name").fill("Hedy Lamarr")
+                await frame.get_by_label("E-mail").fill("hedy@example.com")
+                await frame.get_by_role("button", name=re.compile("^Book")).click()
+                # the booking ends in the whole window, on the booking site
+                await page.wait_for_url(
+                    re.compile(rf"^{re.escape(live_url)}/p/{studio.slug}/manage/")
+                )
+                await page.get_by_role("heading", name="You're booked!").wait_for()
+                assert "Hedy Lamarr" in await page.locator(".summary").inner_text()
+            finally:
+                await browser.close()
     assert problems == [], problems

@@ -180,17 +180,34 @@ async def test_a_provider_runs_their_business_from_a_phone(
             await page.get_by_role("link", name=re.compile("Consultation")).wait_for()
             await screens.check(page, "services")
 
+            # --- the page builder: the preview follows the form, then it is saved -----
+            await page.get_by_role("link", name="Page", exact=True).click()
+            await page.wait_for_url(re.compile(r"/console/page$"))
+            await page.get_by_label("About you").fill("Cuts and colour in Neukölln.")
+            await page.get_by_label("Accent colour").fill("#b45309")
+            preview = page.frame_locator("#c-preview")
+            await preview.get_by_text("Cuts and colour in Neukölln.").wait_for()
+            await page.get_by_role("button", name="Save page").click()
+            await page.wait_for_url(re.compile(r"/console/page\?saved=1$"))
+            await preview.get_by_text("Cuts and colour in Neukölln.").wait_for()
+            await screens.check(page, "page-builder")
+
             # --- a customer in another time zone books on the public page ------------
             customer = await browser.new_context(viewport=PHONE, timezone_id="America/New_York")
             shopper = await customer.new_page()
             await shopper.goto(booking_url)
+            await shopper.get_by_text("Cuts and colour in Neukölln.").wait_for()
             await shopper.get_by_role("link", name=re.compile("Haircut")).click()
+            await shopper.locator(".calendar td.free a").nth(1).click()  # tomorrow or later
+            await shopper.wait_for_url(re.compile(r"day=\d{4}-\d{2}-\d{2}"))
+            await screens.check(shopper, "customer-calendar")
             slot = shopper.locator("a.slot").nth(4)
             await slot.click()
             await shopper.get_by_label("Your name").fill("Grace Hopper")
             await shopper.get_by_label("E-mail").fill("grace@example.com")
             await shopper.get_by_role("button", name=re.compile("^Book")).click()
             await shopper.get_by_role("heading", name="You're booked!").wait_for()
+            await screens.check(shopper, "customer-booked")
 
             # --- the provider sees it and cancels it ---------------------------------
             await page.goto(f"{base}/console/agenda?view=upcoming")
@@ -213,6 +230,18 @@ async def test_a_provider_runs_their_business_from_a_phone(
             await page.goto(f"{base}/console/agenda?view=upcoming")
             await page.get_by_role("link", name=re.compile("Walk In")).wait_for()
             await screens.check(page, "agenda")
+
+            # --- clients: both are there, a search finds one, the CSV has them --------
+            await page.get_by_role("link", name="Clients").click()
+            await page.get_by_text("Grace Hopper").wait_for()
+            await page.get_by_label("Find a client").fill("walkin")
+            await page.get_by_role("button", name="Search").click()
+            await page.wait_for_url(re.compile(r"/console/clients\?q=walkin"))
+            assert await page.locator(".clients .card-title").all_inner_texts() == ["Walk In"]
+            await page.locator(".clients summary").first.click()
+            await screens.check(page, "clients")
+            export = await page.request.get(f"{base}/console/clients.csv")
+            assert export.ok and "grace@example.com" in await export.text()
 
             # --- block the next hours: they leave the public page --------------------
             await page.get_by_role("link", name="Hours").click()
@@ -247,6 +276,8 @@ async def test_a_provider_runs_their_business_from_a_phone(
                 ("services", "/console/services"),
                 ("hours", "/console/hours"),
                 ("share", "/console/share"),
+                ("page-builder", "/console/page"),
+                ("clients", "/console/clients"),
                 ("insights", "/console/insights"),
             ):
                 await wide.goto(base + path)

@@ -128,12 +128,18 @@ async def test_every_providers_event_the_model_builds_is_kept_and_the_dashboard_
 ) -> None:
     data = factory.build()
     aggregate = data.id if isinstance(data, ServiceData) else PROVIDER
+    if event_type is PROVIDER_DELETED:  # something to erase first
+        assert await deliver(analytics, db.sessionmaker, produced(PROVIDER_CREATED, data, PROVIDER))
+        assert len(await rows(db, providers, provider_id=PROVIDER)) == 1
     assert await deliver(analytics, db.sessionmaker, produced(event_type, data, aggregate))
     if isinstance(data, ServiceData):
         (row,) = await rows(db, services, service_id=data.id)
         assert (row.name, row.kind, row.capacity) == (data.name, data.kind, max(1, data.capacity))
         archived = event_type is SERVICE_ARCHIVED or not data.active
         assert (row.archived_at is not None) == archived
+    elif event_type is PROVIDER_DELETED:
+        # the erasure: nothing of the provider is kept (the dashboard then answers empty)
+        assert await rows(db, providers, provider_id=PROVIDER) == []
     else:
         (row,) = await rows(db, providers, provider_id=PROVIDER)
         if isinstance(data, ProviderData):

@@ -38,6 +38,17 @@ EXPECTED_TYPES = {
     "booking.rescheduled",
     "booking.completed",
     "booking.no_show",
+    "booking.requested",
+    "booking.confirmed",
+    "booking.declined",
+    "booking.expired",
+    "hold.placed",
+    "hold.released",
+    "waitlist.joined",
+    "waitlist.offered",
+    "waitlist.claimed",
+    "waitlist.expired",
+    "waitlist.left",
 }
 
 
@@ -125,6 +136,85 @@ async def test_every_event_the_services_write_parses_with_its_model(
         r = await client.post(f"/api/v1/bookings/{booking['id']}/{action}", headers=admin_headers)
         assert r.status_code == 200, r.text
 
+    asked = {**simple, "name": "Asked", "requires_confirmation": True}
+    r = await client.post(f"{base}/services", json=asked, headers=admin_headers)
+    assert r.status_code == 201, r.text
+    requests = []
+    for hours in (0, 2, 4):
+        r = await client.post(
+            "/api/v1/bookings",
+            json={
+                "service_id": r.json()["id"] if hours == 0 else requests[0]["service_id"],
+                "start": (start + timedelta(days=1, hours=hours)).isoformat(),
+                "customer": {"name": "Ada", "email": "ada@example.com"},
+            },
+        )
+        assert r.status_code == 201 and r.json()["status"] == "pending", r.text
+        requests.append(r.json())
+    for request, action in zip(requests[:2], ("confirm", "decline"), strict=True):
+        r = await client.post(f"/api/v1/bookings/{request['id']}/{action}", headers=admin_headers)
+        assert r.status_code == 200, r.text
+    with psycopg.connect(database_url) as conn:  # the third request's time runs out
+        conn.execute(
+            "UPDATE bookings.bookings SET expires_at = now() - interval '1 minute' WHERE id = %s",
+            (requests[2]["id"],),
+        )
+    r = await client.post(f"/api/v1/bookings/{requests[2]['id']}/confirm", headers=admin_headers)
+    assert r.status_code == 409, r.text
+    hold_start = (start + timedelta(days=2)).isoformat()
+    r = await client.post("/api/v1/holds", json={"service_id": service["id"], "start": hold_start})
+    assert r.status_code == 201, r.text
+    assert (await client.delete(f"/api/v1/holds/{r.json()['id']}")).status_code == 204
+
+    talk_start = (start + timedelta(days=4)).isoformat()
+    talk = {"name": "Talk", "kind": "event", "duration_minutes": 60, "capacity": 1}
+    r = await client.post(
+        f"{base}/services", json={**talk, "starts_at": talk_start}, headers=admin_headers
+    )
+    assert r.status_code == 201, r.text
+    talk_id = r.json()["id"]
+    r = await client.post(
+        "/api/v1/bookings",
+        json={
+            "service_id": talk_id,
+            "start": talk_start,
+            "customer": {"name": "A", "email": "a@example.com"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    seated = r.json()
+    entries = []
+    for who in ("b", "c", "d"):
+        joined = await client.post(
+            "/api/v1/waitlist",
+            json={
+                "service_id": talk_id,
+                "start": talk_start,
+                "customer": {"name": who, "email": f"{who}@example.com"},
+            },
+        )
+        assert joined.status_code == 201, joined.text
+        entries.append(joined.json())
+    r = await client.post(f"/api/v1/bookings/{seated['id']}/cancel", headers=admin_headers)
+    assert r.status_code == 200, r.text
+    with psycopg.connect(database_url) as conn:  # the first offer's time runs out
+        conn.execute(
+            "UPDATE bookings.holds SET expires_at = now() - interval '1 minute'"
+            " WHERE id = (SELECT hold_id FROM bookings.waitlist_entries WHERE id = %s)",
+            (entries[0]["id"],),
+        )
+        conn.execute(
+            "UPDATE bookings.waitlist_entries SET offer_expires_at = now() - interval '1 minute'"
+            " WHERE id = %s",
+            (entries[0]["id"],),
+        )
+    late, claim, leave = (
+        ({"X-Waitlist-Token": e["token"]}, f"/api/v1/waitlist/{e['id']}") for e in entries
+    )
+    assert (await client.post(f"{late[1]}/claim", headers=late[0])).status_code == 409
+    assert (await client.post(f"{claim[1]}/claim", headers=claim[0])).status_code == 201
+    assert (await client.post(f"{leave[1]}/leave", headers=leave[0])).status_code == 200
+
     r = await client.delete(f"{base}/services/{service['id']}", headers=admin_headers)
     assert r.status_code == 200, r.text
     r = await client.delete(base, headers=admin_headers)
@@ -142,6 +232,21 @@ async def test_every_event_the_services_write_parses_with_its_model(
         next(e for e in written if e.type == "booking.created")
     )
     assert created.provider_slug == provider["slug"] and created.manage_token_sealed
+    requested = booking_events.BOOKING_REQUESTED.parse(
+        next(e for e in written if e.type == "booking.requested")
+    )
+    assert requested.status == "pending" and requested.expires_at is not None
+    assert requested.provider_slug == provider["slug"] and requested.manage_token_sealed
+    expired = booking_events.BOOKING_EXPIRED.parse(
+        next(e for e in written if e.type == "booking.expired")
+    )
+    assert expired.status == "expired" and expired.actor == "system"
+    offered = [
+        booking_events.WAITLIST_OFFERED.parse(e) for e in written if e.type == "waitlist.offered"
+    ]
+    assert [o.entry_id for o in offered] == [uuid.UUID(e["id"]) for e in entries[:2]]
+    assert all(o.claim_token_sealed and o.offer_expires_at for o in offered)
+    assert offered[0].provider_slug == provider["slug"]
 
 
 def test_an_unknown_major_version_is_refused_as_permanent() -> None:

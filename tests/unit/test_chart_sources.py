@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import yaml
@@ -95,3 +96,26 @@ def test_dockerfile_is_a_non_root_multi_stage_uv_build():
     assert any("uv sync --frozen" in line for line in lines)
     assert "USER 10001" in lines
     assert 'ENTRYPOINT ["calisera"]' in lines
+
+
+def test_dashboards_are_generated_from_their_code():
+    spec = importlib.util.spec_from_file_location(
+        "gen_dashboards", CHART / "hack" / "gen_dashboards.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    generated = module.generate()
+    on_disk = {p.name: p.read_text() for p in (CHART / "dashboards").glob("*.json")}
+    assert on_disk == generated, (
+        "dashboards drifted: run python charts/calisera/hack/gen_dashboards.py"
+    )
+    for text in generated.values():
+        board = json.loads(text)
+        assert board["uid"].startswith("calisera-") and board["schemaVersion"] >= 36
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids))
+        for panel in board["panels"]:
+            assert panel["targets"] and all(t["expr"] for t in panel["targets"])
+            assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}

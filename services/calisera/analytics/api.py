@@ -18,14 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from calisera.analytics import reports
 from calisera.analytics.schemas import CustomerMix, Heatmap, ServiceTable, Summary, Timeseries
+from calisera.analytics.totals import INTERVALS, METRICS
 from calisera.core.dependencies import SessionDep
 from calisera.core.ownership import OwnedProvider, OwnedProviderDep
 from calisera.core.platform import ServiceSpec
+from calisera.core.values import IsoDate
 
 router = APIRouter(prefix="/api/v1/analytics/providers/{provider_id}", tags=["analytics"])
 
-From = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD).")]
-To = Annotated[date | None, Query(alias="to", description="Last day, inclusive.")]
+From = Annotated[
+    IsoDate | None,
+    Query(alias="from", description="First day (YYYY-MM-DD); on or before `to`."),
+]
+To = Annotated[
+    IsoDate | None,
+    Query(
+        alias="to",
+        description=f"Last day, inclusive; at most {reports.MAX_RANGE_DAYS} days after `from`.",
+    ),
+]
 
 Report = Callable[[AsyncSession, uuid.UUID, reports.Period], Awaitable[dict[str, Any]]]
 
@@ -55,10 +66,20 @@ async def get_summary(
 async def get_timeseries(
     provider: OwnedProviderDep,
     session: SessionDep,
-    metric: Annotated[str, Query(description="One of the summary's counters or ratios.")] = (
-        "bookings_created"
-    ),
-    interval: Annotated[str, Query(description="day, week (from Monday) or month.")] = "day",
+    metric: Annotated[
+        str,
+        Query(
+            description="One of the summary's counters or ratios.",
+            json_schema_extra={"enum": list(METRICS)},
+        ),
+    ] = "bookings_created",
+    interval: Annotated[
+        str,
+        Query(
+            description="day, week (from Monday) or month.",
+            json_schema_extra={"enum": list(INTERVALS)},
+        ),
+    ] = "day",
     first: From = None,
     last: To = None,
 ) -> dict[str, Any]:

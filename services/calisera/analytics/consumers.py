@@ -62,6 +62,9 @@ def consumer(settings: Settings) -> Consumer:
         elif envelope.type == AVAILABILITY_UPDATED.name:
             hours = AVAILABILITY_UPDATED.parse(envelope)
             await ingest.record_availability(session, envelope, hours)
+        elif envelope.type == PROVIDER_DELETED.name:
+            provider = PROVIDER_DELETED.parse(envelope)
+            await ingest.erase_provider(session, provider.id)
         elif envelope.type in PROVIDER_EVENTS:
             provider = PROVIDER_EVENTS[envelope.type].parse(envelope)
             await ingest.record_provider_event(session, envelope, provider)

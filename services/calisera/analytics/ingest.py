@@ -243,6 +243,13 @@ async def record_provider_event(
     )
 
 
+async def erase_provider(session: AsyncSession, provider_id: uuid.UUID) -> None:
+    """``provider.deleted``: every fact and aggregate of the provider goes (its customers'
+    hashed keys, zones and countries with them)."""
+    for table in (booking_observations, bookings, services, daily_stats, daily_buckets, providers):
+        await session.execute(sa.delete(table).where(table.c.provider_id == provider_id))
+
+
 async def record_availability(
     session: AsyncSession, envelope: EventEnvelope, data: AvailabilityData
 ) -> None:

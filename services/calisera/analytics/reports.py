@@ -45,8 +45,19 @@ class Period:
     last: date
 
 
+EARLIEST = date.min + timedelta(days=DEFAULT_RANGE_DAYS)
+LATEST = date.max - timedelta(days=DEFAULT_RANGE_DAYS)
+"""Days a period may name: a day away from either end of Python's calendar, so that
+its local midnights in any zone and the defaults around it exist (else a 500)."""
+
+
 def resolve_period(first: date | None, last: date | None, today: date) -> Period:
     """Validate ``from``/``to`` (422 naming the field); defaults: the last 30 days."""
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidInput.field(
+                name, f"outside the calendar this service keeps ({EARLIEST} to {LATEST})"
+            )
     if last is None:
         last = today if first is None else first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
     if first is None:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from calisera.bookings.errors import BookingNotFound
 from calisera.core.ownership import OwnedProvider
 
-ActorKind = Literal["customer", "owner", "admin"]
+ActorKind = Literal["customer", "owner", "admin", "system"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,10 @@ class Actor:
         if owned.role == "admin":
             return cls("admin", owned.principal.subject)
         return cls("owner", owned.actor_id)
+
+
+SYSTEM = Actor("system")
+"""Who expires an unanswered request."""
 
 
 def hash_manage_token(token: str) -> bytes:

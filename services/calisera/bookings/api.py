@@ -14,23 +14,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
-from fastapi.responses import JSONResponse
+import structlog
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from calisera.bookings import idempotency, lifecycle, queries
-from calisera.bookings.access import Actor, customer_actor
+from calisera.bookings import expiry, idempotency, lifecycle, metrics, queries, series
 from calisera.bookings.busy_time import busy_time as busy_time_of
 from calisera.bookings.calendar import booking_calendar
-from calisera.bookings.errors import BookingNotFound
+from calisera.bookings.deps import (
+    BookingsState,
+    IdempotencyKeyHeader,
+    ManageToken,
+    booker_for,
+    idempotent_write,
+    kind_of,
+    load_for,
+    provider_write,
+    schedules_of,
+    scoped_idempotency_key,
+    utc_now,
+)
+from calisera.bookings.errors import (
+    HoldExpired,
+    InvalidTransition,
+    LimitReached,
+    NotBookable,
+    SlotUnavailable,
+)
 from calisera.bookings.schemas import (
     BookingAction,
+    BookingCancel,
     BookingCreate,
     BookingHistoryOut,
     BookingOut,
@@ -39,120 +57,27 @@ from calisera.bookings.schemas import (
     BookingStatus,
     BusyTime,
 )
-from calisera.bookings.transactions import write_transaction
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import InvalidInput, NotFound
-from calisera.core.ownership import ExistingOwnedProviderDep, authorize_provider
+from calisera.core.errors import Conflict, InvalidInput
+from calisera.core.openapi import problem_responses
+from calisera.core.ownership import ExistingOwnedProviderDep
+from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
-from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
+from calisera.core.values import Instant
 from calisera.providers.client import ProvidersClient
 
+log = structlog.get_logger("calisera.bookings")
 router = APIRouter(tags=["bookings"])
 internal = APIRouter(tags=["bookings-internal"], include_in_schema=False)
 
-ManageToken = Annotated[str | None, Header(alias="X-Manage-Token")]
-IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
-T = TypeVar("T")
 
-
-@dataclass
-class BookingsState:
-    """Process-wide objects of the bookings service (``platform.get(BookingsState)``)."""
-
-    schedules: lifecycle.ScheduleSource
-    idempotency_secret: bytes
-
-
-def _state(platform: Platform) -> BookingsState:
-    return platform.get(BookingsState)
-
-
-def _schedules(platform: Platform) -> lifecycle.ScheduleSource:
-    return _state(platform).schedules
-
-
-def _idempotency_key(
-    platform: Platform, operation: str, header: str | None, principal: Principal
-) -> idempotency.IdempotencyKey | None:
-    """The request's Idempotency-Key, scoped to the operation and the caller."""
-    caller = None
-    if principal.is_admin:
-        caller = "admin"
-    elif principal.is_authenticated:
-        caller = f"user:{principal.subject or principal.email}"
-    return idempotency.parse_key(
-        operation, header, principal=caller, secret=_state(platform).idempotency_secret
-    )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _actor(
-    platform: Platform,
-    row: Any,
-    principal: Principal,
-    manage_token: str | None,
-    *,
-    staff_only: bool,
-) -> Actor:
-    """Admin or the provider's owner first, else the customer holding the token; 404
-    (never "provider not found", which would tell that the booking exists) otherwise."""
-    if principal.is_authenticated:
-        try:
-            owned = await authorize_provider(platform.owners, principal, row.provider_id)
-        except NotFound:
-            if staff_only:
-                raise BookingNotFound() from None
-        else:
-            return Actor.of(owned)
-    if staff_only:
-        principal.require_authenticated()
-        raise BookingNotFound()
-    return customer_actor(row, manage_token)
-
-
-async def _load_for(
-    session: AsyncSession,
-    platform: Platform,
-    booking_id: uuid.UUID,
-    principal: Principal,
-    manage_token: str | None,
-    *,
-    staff_only: bool = False,
-) -> tuple[Any, Actor]:
-    if not manage_token or staff_only:
-        principal.require_authenticated()
-    async with session.begin():
-        row = await queries.load_booking(session, booking_id)
-    actor = await _actor(platform, row, principal, manage_token, staff_only=staff_only)
-    return row, actor
-
-
-async def _provider_write(
-    platform: Platform,
-    session: AsyncSession,
-    provider_id: uuid.UUID,
-    work: Callable[[], Awaitable[T]],
-) -> T:
-    """``work`` as the provider's next write of this process, then in its transaction."""
-    async with platform.db.provider_queue.turn(provider_id):
-        return await write_transaction(session, work)
-
-
-# --- public routes ---
-
-
-def _token_sealer(platform: Platform) -> Callable[[str], str] | None:
-    secret = platform.settings.admin_token_value
-    if not secret:
-        return None
-    return lambda token: seal(secret, MANAGE_TOKEN_PURPOSE, token)
-
-
-@router.post("/api/v1/bookings", status_code=201, response_model=BookingOut)
+@router.post(
+    "/api/v1/bookings",
+    status_code=201,
+    response_model=BookingOut,
+    responses=problem_responses(404, SlotUnavailable, NotBookable, HoldExpired, LimitReached),
+)
 async def create_booking(
     body: BookingCreate,
     session: SessionDep,
@@ -160,42 +85,30 @@ async def create_booking(
     principal: CurrentPrincipal,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    key = _idempotency_key(platform, "create", idempotency_key, principal)
-    now = _now()
-    if key is not None:
-        stored = await idempotency.claim(
-            platform.db.sessionmaker,
-            key,
-            idempotency.request_hash(body.model_dump(mode="json")),
+    key = scoped_idempotency_key(platform, "create", idempotency_key, principal)
+    now = utc_now()
+    booker = await booker_for(platform, principal, body.service_id, str(body.customer.email))
+
+    async def work() -> dict[str, Any]:
+        created = await lifecycle.create_booking(
+            session,
+            booker.schedules,
+            booker.provider_id,
+            body,
             now,
+            booker.actor,
+            seal_token=booker.seal_token,
+            answers_required=not booker.staff,
         )
-        if stored is not None:
-            return JSONResponse(stored.body, status_code=stored.status_code)
+        return created.booking.model_dump(mode="json")
+
     try:
-        schedules = _schedules(platform)
-        provider_id = await schedules.provider_of(body.service_id)
-        actor = (
-            Actor("admin", principal.subject)
-            if principal.is_admin
-            else Actor("customer", str(body.customer.email))
+        return await idempotent_write(
+            platform, session, booker.provider_id, key, body.model_dump(mode="json"), 201, now, work
         )
-        sealer = _token_sealer(platform)
-
-        async def work() -> dict[str, Any]:
-            created = await lifecycle.create_booking(
-                session, schedules, provider_id, body, now, actor, seal_token=sealer
-            )
-            answer = created.booking.model_dump(mode="json")
-            if key is not None:
-                await idempotency.record_response(session, key, 201, answer, now)
-            return answer
-
-        payload = await _provider_write(platform, session, provider_id, work)
-    except BaseException:
-        if key is not None:
-            await idempotency.release(platform.db.sessionmaker, key)
+    except SlotUnavailable:
+        metrics.count_conflict(await kind_of(booker.schedules, body.service_id), "create")
         raise
-    return JSONResponse(payload, status_code=201)
 
 
 @router.get("/api/v1/bookings/{booking_id}", response_model=BookingOut)
@@ -206,35 +119,44 @@ async def get_booking(
     principal: CurrentPrincipal,
     manage_token: ManageToken = None,
 ) -> BookingOut:
-    row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
+    row, _ = await load_for(session, platform, booking_id, principal, manage_token)
     return queries.booking_out(row)
 
 
-@router.post("/api/v1/bookings/{booking_id}/cancel", response_model=BookingOut)
+@router.post(
+    "/api/v1/bookings/{booking_id}/cancel",
+    response_model=BookingOut,
+    responses=problem_responses(Conflict),
+)
 async def cancel_booking(
     booking_id: uuid.UUID,
     session: SessionDep,
     platform: PlatformDep,
     principal: CurrentPrincipal,
-    body: BookingAction | None = None,
+    body: BookingCancel | None = None,
     manage_token: ManageToken = None,
 ) -> BookingOut:
-    row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
+    """Cancel the booking (``scope`` ``rest``: with the rest of its class series); its
+    time is free at once. The customer is told, once for the whole change."""
+    row, actor = await load_for(session, platform, booking_id, principal, manage_token)
     config = None
     if actor.kind == "customer":
-        config = await _schedules(platform).schedule_config(row.service_id)
+        config = await schedules_of(platform).schedule_config(row.service_id)
     reason = body.reason if body else None
-    return await _provider_write(
+    cancel = series.cancel_rest if body and body.scope == "rest" else lifecycle.cancel_booking
+    return await provider_write(
         platform,
         session,
         row.provider_id,
-        lambda: lifecycle.cancel_booking(
-            session, booking_id, actor, _now(), reason=reason, config=config
-        ),
+        lambda: cancel(session, booking_id, actor, utc_now(), reason=reason, config=config),
     )
 
 
-@router.post("/api/v1/bookings/{booking_id}/reschedule", response_model=BookingOut)
+@router.post(
+    "/api/v1/bookings/{booking_id}/reschedule",
+    response_model=BookingOut,
+    responses=problem_responses(Conflict),
+)
 async def reschedule_booking(
     booking_id: uuid.UUID,
     body: BookingReschedule,
@@ -244,36 +166,24 @@ async def reschedule_booking(
     manage_token: ManageToken = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
-    row, actor = await _load_for(session, platform, booking_id, principal, manage_token)
-    key = _idempotency_key(platform, f"reschedule:{booking_id}", idempotency_key, principal)
-    now = _now()
-    if key is not None:
-        stored = await idempotency.claim(
-            platform.db.sessionmaker,
-            key,
-            idempotency.request_hash(body.model_dump(mode="json")),
-            now,
+    row, actor = await load_for(session, platform, booking_id, principal, manage_token)
+    key = scoped_idempotency_key(platform, f"reschedule:{booking_id}", idempotency_key, principal)
+    now = utc_now()
+    schedules = schedules_of(platform)
+
+    async def work() -> dict[str, Any]:
+        result = await lifecycle.reschedule_booking(
+            session, schedules, booking_id, body.start, actor, now
         )
-        if stored is not None:
-            return JSONResponse(stored.body, status_code=stored.status_code)
+        return result.model_dump(mode="json")
+
     try:
-        schedules = _schedules(platform)
-
-        async def work() -> dict[str, Any]:
-            result = await lifecycle.reschedule_booking(
-                session, schedules, booking_id, body.start, actor, now
-            )
-            answer = result.model_dump(mode="json")
-            if key is not None:
-                await idempotency.record_response(session, key, 200, answer, now)
-            return answer
-
-        payload = await _provider_write(platform, session, row.provider_id, work)
-    except BaseException:
-        if key is not None:
-            await idempotency.release(platform.db.sessionmaker, key)
+        return await idempotent_write(
+            platform, session, row.provider_id, key, body.model_dump(mode="json"), 200, now, work
+        )
+    except SlotUnavailable:
+        metrics.count_conflict(row.service_kind, "reschedule")
         raise
-    return JSONResponse(payload, status_code=200)
 
 
 async def _finish(
@@ -284,17 +194,23 @@ async def _finish(
     principal: Principal,
     body: BookingAction | None,
 ) -> BookingOut:
-    row, actor = await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    row, actor = await load_for(session, platform, booking_id, principal, None, staff_only=True)
     reason = body.reason if body else None
-    return await _provider_write(
+    return await provider_write(
         platform,
         session,
         row.provider_id,
-        lambda: lifecycle.finish_booking(session, booking_id, status, actor, _now(), reason=reason),
+        lambda: lifecycle.finish_booking(
+            session, booking_id, status, actor, utc_now(), reason=reason
+        ),
     )
 
 
-@router.post("/api/v1/bookings/{booking_id}/complete", response_model=BookingOut)
+@router.post(
+    "/api/v1/bookings/{booking_id}/complete",
+    response_model=BookingOut,
+    responses=problem_responses(InvalidTransition),
+)
 async def complete_booking(
     booking_id: uuid.UUID,
     session: SessionDep,
@@ -305,7 +221,11 @@ async def complete_booking(
     return await _finish(booking_id, "completed", session, platform, principal, body)
 
 
-@router.post("/api/v1/bookings/{booking_id}/no-show", response_model=BookingOut)
+@router.post(
+    "/api/v1/bookings/{booking_id}/no-show",
+    response_model=BookingOut,
+    responses=problem_responses(InvalidTransition),
+)
 async def mark_no_show(
     booking_id: uuid.UUID,
     session: SessionDep,
@@ -323,7 +243,7 @@ async def booking_history(
     platform: PlatformDep,
     principal: CurrentPrincipal,
 ) -> BookingHistoryOut:
-    await _load_for(session, platform, booking_id, principal, None, staff_only=True)
+    await load_for(session, platform, booking_id, principal, None, staff_only=True)
     async with session.begin():
         items = await queries.history(session, booking_id)
     return BookingHistoryOut(booking_id=booking_id, items=items)
@@ -341,8 +261,8 @@ async def booking_ics(
     principal: CurrentPrincipal,
     manage_token: ManageToken = None,
 ) -> Response:
-    row, _ = await _load_for(session, platform, booking_id, principal, manage_token)
-    provider = await _schedules(platform).get_provider(row.provider_id)
+    row, _ = await load_for(session, platform, booking_id, principal, manage_token)
+    provider = await schedules_of(platform).get_provider(row.provider_id)
     contact = provider.get("contact") or {}
     return Response(
         booking_calendar(row, organizer_email=contact.get("email") or provider.get("owner_email")),
@@ -355,12 +275,12 @@ async def booking_ics(
 async def provider_bookings(
     provider: ExistingOwnedProviderDep,
     session: SessionDep,
-    start_from: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    start_to: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start_from: Annotated[Instant | None, Query(alias="from")] = None,
+    start_to: Annotated[Instant | None, Query(alias="to")] = None,
     status: Annotated[list[BookingStatus] | None, Query()] = None,
     service_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> BookingPage:
     if start_from and start_to and start_to <= start_from:
         raise InvalidInput.field("to", "must be after 'from'")
@@ -393,7 +313,7 @@ async def busy_time(
     if end <= start:
         raise InvalidInput.field("end", "must be after start")
     async with session.begin():
-        return await busy_time_of(session, provider_id, start, end)
+        return await busy_time_of(session, provider_id, start, end, utc_now())
 
 
 # --- wiring ---
@@ -402,8 +322,19 @@ async def busy_time(
 async def _purge_idempotency_keys(platform: Platform) -> None:
     while True:
         async with platform.db.sessionmaker() as session, session.begin():
-            await idempotency.purge_expired(session, _now())
+            await idempotency.purge_expired(session, utc_now())
         await asyncio.sleep(3600)
+
+
+async def _expire_requests(platform: Platform) -> None:
+    """Timely ``booking.expired`` events; correctness never waits for this (see
+    :mod:`calisera.bookings.expiry`)."""
+    while True:
+        await asyncio.sleep(expiry.SWEEP_SECONDS)
+        try:
+            await expiry.expire_due(platform.db.sessionmaker, utc_now())
+        except DBAPIError as exc:  # a passing database failure: the next sweep retries
+            log.warning("request_expiry_sweep_failed", error=str(exc))
 
 
 @contextlib.asynccontextmanager
@@ -411,20 +342,33 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     client = ProvidersClient(platform)
     secret = idempotency.lookup_secret(platform.settings.admin_token_value)
     platform.provide(BookingsState(schedules=client, idempotency_secret=secret))
-    purger = asyncio.create_task(_purge_idempotency_keys(platform))
+    tasks = [
+        asyncio.create_task(_purge_idempotency_keys(platform)),
+        asyncio.create_task(_expire_requests(platform)),
+    ]
+    platform.db.committed_events.subscribe(
+        "bookings.metrics", tuple(metrics.OUTCOMES), metrics.count_committed
+    )
     try:
         yield
     finally:
-        purger.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purger
+        platform.db.committed_events.unsubscribe(metrics.count_committed)
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         platform.discard(BookingsState)
         await client.aclose()
 
 
+from calisera.bookings.decision_api import router as decision_router  # noqa: E402 (uses this module)
+from calisera.bookings.holds_api import router as holds_router  # noqa: E402 (uses this module)
+from calisera.bookings.series_api import router as series_router  # noqa: E402
+from calisera.bookings.waitlist_api import router as waitlist_router  # noqa: E402 (uses this module)
+
 spec = ServiceSpec(
     name="bookings",
-    routers=[router, internal],
+    routers=[router, series_router, decision_router, holds_router, waitlist_router, internal],
     schema="bookings",
     lifespan=lifespan,
 )

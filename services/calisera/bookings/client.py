@@ -11,29 +11,43 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from calisera.bookings.decision_links import decision_token
 from calisera.bookings.errors import (
     CHANGE_REFUSED,
+    AlreadyWaiting,
     BookingNotFound,
     IdempotencyInFlight,
     IdempotencyKeyReused,
     InvalidTransition,
+    LimitReached,
     NotBookable,
+    OfferExpired,
+    RequestExpired,
+    SeatsAvailable,
     SlotUnavailable,
     TooLateToChange,
+    WaitlistEntryNotFound,
 )
 from calisera.bookings.schemas import BusyTime
 from calisera.core.clients import ServiceClient
 
 __all__ = [
     "CHANGE_REFUSED",
+    "AlreadyWaiting",
     "BookingNotFound",
     "BookingsClient",
     "IdempotencyInFlight",
     "IdempotencyKeyReused",
     "InvalidTransition",
+    "LimitReached",
     "NotBookable",
+    "OfferExpired",
+    "RequestExpired",
+    "SeatsAvailable",
     "SlotUnavailable",
     "TooLateToChange",
+    "WaitlistEntryNotFound",
+    "decision_token",
 ]
 
 

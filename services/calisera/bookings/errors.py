@@ -31,6 +31,24 @@ class NotBookable(InvalidInput):
         self.reason = reason
 
 
+class LimitReached(Conflict):
+    """409: a booking limit of the service is reached; ``limit`` names the service field
+    (``max_bookings_per_week``, ``max_open_bookings_per_customer``,
+    ``min_gap_minutes_per_customer``)."""
+
+    status, slug, title = 409, "limit-reached", "A booking limit of the service is reached"
+
+    @classmethod
+    def of(cls, limit: str, detail: str, *, reason: str | None = None) -> LimitReached:
+        """``reason``: the scheduling engine's, when it found the limit (``weekly_limit``)."""
+        extra = {"limit": limit} | ({"reason": reason} if reason else {})
+        return cls(detail, extra=extra)
+
+    @property
+    def limit(self) -> str:
+        return str(self.extra.get("limit", ""))
+
+
 class InvalidTransition(Conflict):
     """409: the booking's status does not allow the change (e.g. cancel a completed one)."""
 
@@ -41,6 +59,18 @@ class TooLateToChange(Conflict):
     """409: a customer's change after the service's cancellation notice."""
 
     status, slug, title = 409, "too-late-to-change", "Too late to change this booking"
+
+
+class RequestExpired(Conflict):
+    """409: the request was not answered before its ``expires_at``; its time is free."""
+
+    status, slug, title = 409, "request-expired", "The booking request has expired"
+
+
+class HoldExpired(Conflict):
+    """409: the hold presented with a booking expired, was released or was used."""
+
+    status, slug, title = 409, "hold-expired", "The hold has expired"
 
 
 class BookingNotFound(NotFound):
@@ -61,5 +91,30 @@ class IdempotencyInFlight(Conflict):
     status, slug, title = 409, "idempotency-in-flight", "A request with this key is in progress"
 
 
-CHANGE_REFUSED = (InvalidTransition, TooLateToChange)
+class SeatsAvailable(Conflict):
+    """409: the occurrence has the seats asked for: book them instead of waiting."""
+
+    status, slug, title = 409, "seats-available", "Seats are available: book them instead"
+
+
+class AlreadyWaiting(Conflict):
+    """409: this e-mail address already waits (or holds an offer) for that occurrence."""
+
+    status, slug, title = 409, "already-waiting", "Already on the waitlist"
+
+
+class OfferExpired(Conflict):
+    """409: the waitlist entry holds no open offer (it expired, was claimed, or the entry
+    left or is still waiting); ``status`` says which."""
+
+    status, slug, title = 409, "offer-expired", "The waitlist offer is not open"
+
+
+class WaitlistEntryNotFound(NotFound):
+    """404 for an unknown waitlist entry and for one the caller may not see."""
+
+    status, slug, title = 404, "waitlist-entry-not-found", "No such waitlist entry"
+
+
+CHANGE_REFUSED = (InvalidTransition, TooLateToChange, RequestExpired, LimitReached)
 """The problems of a change that the booking's state or policy refuses."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,13 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from calisera.bookings.errors import BookingNotFound
 from calisera.bookings.models import booking_history, bookings
 from calisera.bookings.schemas import BookingOut, CustomerOut, HistoryEntryOut
-from calisera.core.errors import InvalidInput
+from calisera.core.pagination import after_cursor, page_of
+
+
+def effective_status(row: Any, now: datetime | None = None) -> str:
+    """A pending request past its ``expires_at`` *is* expired, whether or not a writer
+    has recorded that yet (:mod:`calisera.bookings.expiry`)."""
+    if row.status == "pending" and row.expires_at <= (now or datetime.now(UTC)):
+        return "expired"
+    return str(row.status)
 
 
 def booking_out(row: Any, manage_token: str | None = None) -> BookingOut:
+    status = effective_status(row)
     return BookingOut(
         id=row.id,
-        status=row.status,
+        status=status,
+        expires_at=row.expires_at if status == "pending" else None,
         service_id=row.service_id,
         service_kind=row.service_kind,
         service_name=row.service_name,
@@ -35,10 +44,12 @@ def booking_out(row: Any, manage_token: str | None = None) -> BookingOut:
             timezone=row.customer_timezone,
         ),
         notes=row.notes,
+        answers=row.answers,
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
         manage_token=manage_token,
+        series_id=row.series_id,
     )
 
 
@@ -79,23 +90,6 @@ async def history(session: AsyncSession, booking_id: uuid.UUID) -> list[HistoryE
     ]
 
 
-def encode_cursor(start: datetime, booking_id: uuid.UUID) -> str:
-    raw = f"{start.isoformat()}|{booking_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        start, _, ident = raw.partition("|")
-        parsed = datetime.fromisoformat(start)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, uuid.UUID(ident)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput.field("cursor", "not a cursor from this list") from exc
-
-
 async def provider_bookings(
     session: AsyncSession,
     provider_id: uuid.UUID,
@@ -118,12 +112,7 @@ async def provider_bookings(
         query = query.where(b.c.status.in_(list(statuses)))
     if service_id is not None:
         query = query.where(b.c.service_id == service_id)
-    if cursor:
-        after_start, after_id = decode_cursor(cursor)
-        query = query.where(sa.tuple_(b.c.start_at, b.c.id) > sa.tuple_(after_start, after_id))
+    query = query.where(after_cursor((b.c.start_at, b.c.id), cursor))
     rows = (await session.execute(query.order_by(b.c.start_at, b.c.id).limit(limit + 1))).all()
-    items = [booking_out(r) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor(rows[limit - 1].start_at, rows[limit - 1].id) if len(rows) > limit else None
-    )
-    return items, next_cursor
+    page, next_cursor = page_of(rows, limit, lambda r: (r.start_at, r.id))
+    return [booking_out(r) for r in page], next_cursor

@@ -35,6 +35,7 @@ def _event_data(row: Any, actor: Actor, **extra: Any) -> events.BookingData:
             phone=row.customer_phone,
             timezone=row.customer_timezone,
         ),
+        answers=row.answers,
         actor=actor.kind,
         **extra,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from calisera import scheduling
 from calisera.bookings.access import Actor
 from calisera.bookings.busy_time import busy_rows
-from calisera.bookings.errors import NotBookable, SlotUnavailable, TooLateToChange
+from calisera.bookings.errors import LimitReached, NotBookable, SlotUnavailable, TooLateToChange
 from calisera.core.errors import InvalidInput
-from calisera.providers.schemas import ScheduleConfig
+from calisera.providers.schemas import ScheduleConfig, ServiceScheduleOut
 from calisera.scheduling.model import AvailabilityQuery, BusyInterval, OccurrenceSeats
+
+Change = Literal["cancel", "reschedule"]
 
 
 async def check_start(
@@ -42,10 +44,14 @@ async def check_start(
         raise InvalidInput.field("seats", "one-to-one services are booked for one seat")
     zone = ZoneInfo(config.timezone)
     day = start.astimezone(zone).date()
-    window_start = datetime.combine(day - timedelta(days=1), datetime.min.time(), zone)
-    window_end = datetime.combine(day + timedelta(days=2), datetime.min.time(), zone)
+    first, last = day, day
+    if service.max_bookings_per_week is not None:  # the whole ISO week is counted
+        first = day - timedelta(days=day.weekday())
+        last = first + timedelta(days=6)
+    window_start = datetime.combine(first - timedelta(days=1), datetime.min.time(), zone)
+    window_end = datetime.combine(last + timedelta(days=2), datetime.min.time(), zone)
     rows = await busy_rows(
-        session, config.provider_id, window_start, window_end, exclude_booking_id
+        session, config.provider_id, window_start, window_end, exclude_booking_id, now
     )
     query = AvailabilityQuery(
         schedule=config.provider_schedule(),
@@ -79,17 +85,34 @@ async def check_start(
             raise SlotUnavailable(
                 "That time is already taken.", extra={"reason": exc.reason}
             ) from exc
+        if exc.reason == "weekly_limit":
+            raise LimitReached.of(
+                "max_bookings_per_week",
+                f"{service.name} takes at most {service.max_bookings_per_week} bookings a "
+                "week, and that week is full; please pick another week.",
+                reason=exc.reason,
+            ) from exc
         raise NotBookable(exc.reason, f"start is not a bookable slot: {exc.detail}") from exc
 
 
-def check_change_allowed(row: Any, actor: Actor, config: ScheduleConfig, now: datetime) -> None:
-    """Customers change a booking only up to the service's cancellation notice."""
+def notice_minutes(service: ServiceScheduleOut, change: Change) -> int:
+    """How long before the start a customer may still cancel or move a booking: the
+    reschedule notice for moves when the service sets one, else the cancellation notice."""
+    if change == "reschedule" and service.reschedule_notice_minutes is not None:
+        return service.reschedule_notice_minutes
+    return service.cancellation_notice_minutes
+
+
+def check_change_allowed(
+    row: Any, actor: Actor, config: ScheduleConfig, now: datetime, change: Change
+) -> None:
+    """Customers cancel or move a booking only up to the service's notice for it."""
     if actor.kind != "customer":
         return
-    notice = timedelta(minutes=config.service.cancellation_notice_minutes)
-    if now > row.start_at - notice:
+    minutes = notice_minutes(config.service, change)
+    if now > row.start_at - timedelta(minutes=minutes):
+        what = "Moving the booking" if change == "reschedule" else "Cancelling"
         raise TooLateToChange(
-            "Changes by the customer are possible until "
-            f"{config.service.cancellation_notice_minutes} minutes before the start; "
+            f"{what} is possible until {minutes} minutes before the start; "
             "please contact the provider."
         )

@@ -21,7 +21,12 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calisera.core.database import Database
-from calisera.core.errors import PayloadTooLarge, install_problem_handlers, problem_response
+from calisera.core.errors import (
+    PayloadTooLarge,
+    guard_static_paths,
+    install_problem_handlers,
+    problem_response,
+)
 from calisera.core.metrics import HTTP_LATENCY, HTTP_REQUESTS, metrics_endpoint
 from calisera.core.openapi import document_problems
 from calisera.core.platform import (
@@ -37,6 +42,10 @@ from calisera.core.telemetry import configure_tracing, current_trace_id
 log = structlog.get_logger("calisera.http")
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IMAGE_BODY_BYTES = 8 * 1024 * 1024
+"""An upload (``Content-Type: image/...``, or a ``multipart/form-data`` form carrying
+one) may be larger; its route checks the rest (type, pixels) and counts the bytes of a
+body without a length itself."""
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
@@ -54,9 +63,12 @@ class ObservabilityMiddleware:
         headers = dict(scope["headers"])
         request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or uuid.uuid4().hex
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        kind = headers.get(b"content-type", b"").lower()
+        upload = kind.startswith((b"image/", b"multipart/form-data"))
+        limit = MAX_IMAGE_BODY_BYTES if upload else MAX_BODY_BYTES
+        if length is not None and length.isdigit() and int(length) > limit:
             response = problem_response(
-                PayloadTooLarge(f"Request bodies are limited to {MAX_BODY_BYTES} bytes.")
+                PayloadTooLarge(f"Request bodies are limited to {limit} bytes.")
             )
             await response(scope, receive, send)
             return
@@ -195,6 +207,9 @@ def create_app(
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
     for spec in specs:
+        # all of a service's routers at once: a fixed path of one (``/api/v1/bookings/
+        # series``) is guarded against a templated sibling in another (``{booking_id}``)
+        guard_static_paths(*spec.routers)
         for router in spec.routers:
             app.include_router(router)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 
 from calisera.core.errors import Forbidden, Unauthorized
+from calisera.core.key_set import RemoteKeySet
 from calisera.core.tokens import InvalidToken, TokenVerifier
 
 
@@ -63,16 +64,24 @@ class Authenticator:
     def __init__(self, admin_token: str | None, verifier: TokenVerifier | None):
         self._admin_token = admin_token.encode() if admin_token else None
         self._verifier = verifier
+        self._remote: RemoteKeySet | None = None
 
     @property
     def can_verify_tokens(self) -> bool:
-        return self._verifier is not None
+        return self._verifier is not None or self._remote is not None
 
     def use_key_set(self, verifier: TokenVerifier) -> None:
-        """Install the key set fetched from the users service (``CALISERA_JWKS_URL``)."""
+        """Verify with this fixed key set."""
         self._verifier = verifier
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    def use_remote_key_set(self, remote: RemoteKeySet) -> None:
+        """Verify with the users service's JWKS (``CALISERA_JWKS_URL``), refetched when a
+        token names a key it lacks (:mod:`calisera.core.key_set`)."""
+        self._remote = remote
+        self._verifier = remote.verifier
+
+    def _credentials(self, authorization: str | None) -> Principal | str:
+        """The admin or anonymous principal, or the bearer token still to verify."""
         if not authorization:
             return ANONYMOUS
         scheme, _, credentials = authorization.partition(" ")
@@ -81,20 +90,41 @@ class Authenticator:
             raise Unauthorized("Use 'Authorization: Bearer <token>'.")
         if self._admin_token and hmac.compare_digest(credentials.encode(), self._admin_token):
             return ADMIN
-        if self._verifier is None:
+        return credentials
+
+    @staticmethod
+    def _verified(verifier: TokenVerifier | None, token: str) -> Principal:
+        if verifier is None:
             raise Unauthorized("Access tokens cannot be verified here: no key set configured.")
         try:
-            claims = self._verifier.verify(credentials)
+            claims = verifier.verify(token)
         except InvalidToken as exc:
             raise Unauthorized(f"Invalid access token: {exc}") from exc
         return Principal(
             "user", subject=claims.subject, email=claims.email, session_id=claims.session_id
         )
 
+    def authenticate(self, authorization: str | None) -> Principal:
+        """With the keys at hand only (no refetch): for code that cannot await."""
+        found = self._credentials(authorization)
+        if isinstance(found, Principal):
+            return found
+        return self._verified(self._verifier, found)
 
-def current_principal(request: Request) -> Principal:
+    async def authenticate_request(self, authorization: str | None) -> Principal:
+        """As :meth:`authenticate`, refetching a remote key set for an unknown ``kid``."""
+        found = self._credentials(authorization)
+        if isinstance(found, Principal):
+            return found
+        verifier = self._verifier
+        if self._remote is not None:
+            verifier = self._verifier = await self._remote.verifier_for(found)
+        return self._verified(verifier, found)
+
+
+async def current_principal(request: Request) -> Principal:
     authenticator: Authenticator = request.app.state.platform.authenticator
-    return authenticator.authenticate(request.headers.get("authorization"))
+    return await authenticator.authenticate_request(request.headers.get("authorization"))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -15,6 +15,7 @@ import fnmatch
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
+from calisera.core.after_commit import AFTER_COMMIT_FAILURES
 from calisera.core.events import EventEnvelope
 
 Subscriber = Callable[[EventEnvelope], Awaitable[None]]
@@ -38,6 +39,7 @@ class CommittedEvents:
 
     def subscribe(self, name: str, patterns: Iterable[str], handler: Subscriber) -> None:
         """``name`` labels the job in logs and failure metrics (bounded: a service name)."""
+        AFTER_COMMIT_FAILURES.labels(name)  # the series exists before the first failure
         self._subscriptions.append(_Subscription(name, tuple(patterns), handler))
 
     def unsubscribe(self, handler: Subscriber) -> None:

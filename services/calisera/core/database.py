@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 from calisera.core.after_commit import CommitHookSession
 from calisera.core.committed_events import CommittedEvents
 from calisera.core.locks import ProviderQueue
+from calisera.core.metrics import DB_POOLS
+from calisera.core.telemetry import instrument_engine
 
 COMMITTED_EVENTS_KEY = "calisera.committed_events"
 
@@ -78,6 +80,8 @@ class Database:
             pool_pre_ping=True,
             **kw,
         )
+        DB_POOLS.track("main", self.engine.sync_engine)
+        instrument_engine(self.engine)
         self.committed_events = CommittedEvents()
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine,
@@ -108,6 +112,8 @@ class Database:
             self._reader_engine = create_async_engine(
                 sqlalchemy_url(self.url), pool_pre_ping=True, **self._reader_options
             )
+            DB_POOLS.track("reader", self._reader_engine.sync_engine)
+            instrument_engine(self._reader_engine)
             self._reader = async_sessionmaker(
                 self._reader_engine,
                 class_=CommitHookSession,

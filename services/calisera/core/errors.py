@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Route
 
 PROBLEM_BASE = "https://calisera.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -265,14 +265,71 @@ def validation_problem(errors: Sequence[dict[str, Any]]) -> Problem:
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
+_GUARDED: dict[str, set[str]] = {}
+"""Fixed path -> the methods its 405 guard refuses (see :func:`guard_static_paths`)."""
+
+
+def _method_not_allowed(served: set[str]) -> Any:
+    allow = ", ".join(m for m in _METHODS if m in served)
+
+    async def method_not_allowed(request: Request) -> Response:
+        raise MethodNotAllowed(
+            f"{request.method} is not served at {request.url.path}", headers={"Allow": allow}
+        )
+
+    return method_not_allowed
+
+
+def guard_static_paths(*routers: APIRouter) -> None:
+    """Answer 405 at a fixed path for the methods only a templated sibling serves.
+
+    ``PATCH /api/v1/providers/categories`` would otherwise reach ``PATCH
+    /api/v1/providers/{provider_id}`` and be refused as a malformed id (422), though
+    ``categories`` serves GET only: a guard route placed before the templated one
+    answers 405 with the right ``Allow``. The routers are one service's, the fixed path
+    and its templated sibling may be in different ones (they are included in this
+    order). Idempotent (routers are module globals)."""
+    static: dict[str, set[str]] = {}
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, Route) and "{" not in route.path:
+                static.setdefault(route.path, set()).update(route.methods or ())
+    real = {path: set(served) for path, served in static.items()}
+    for router in routers:
+        guarded: list[BaseRoute] = []
+        for route in router.routes:
+            if isinstance(route, Route) and "{" in route.path:
+                for path, served in static.items():
+                    shadowed = (route.methods or set()) - served - {"HEAD"}
+                    if shadowed and route.path_regex.fullmatch(path):
+                        guarded.append(
+                            Route(
+                                path,
+                                _method_not_allowed(real[path]),
+                                methods=sorted(shadowed),
+                                include_in_schema=False,
+                            )
+                        )
+                        served |= shadowed
+                        # a guard of GET answers HEAD too (Starlette adds it to GET)
+                        head = {"HEAD"} if "GET" in shadowed and "HEAD" not in real[path] else set()
+                        _GUARDED.setdefault(path, set()).update(shadowed | head)
+            guarded.append(route)
+        if len(guarded) != len(router.routes):
+            router.routes[:] = guarded
+            router._mark_routes_changed()
+
+
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path (Starlette names only the first
     route's); found by asking the routes whether they fully match each method."""
     routes = request.app.router.routes
+    guarded = _GUARDED.get(request.scope["path"], set())
     return [
         method
         for method in _METHODS
-        if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
+        if method not in guarded
+        and any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
     ]
 
 

@@ -63,20 +63,43 @@ def _response(status: int, description: str | None = None) -> dict[str, Any]:
 
 
 def problem_responses(*problems: int | type[Problem]) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: the problems it may answer, by status or class."""
-    out: dict[int | str, dict[str, Any]] = {}
+    """``responses=`` for a route: the problems it may answer, by status or class
+    (classes sharing a status are described together)."""
+    titles: dict[int, list[str]] = {}
     for p in problems:
         status = p if isinstance(p, int) else p.status
-        title = None if isinstance(p, int) else p.title
+        named = titles.setdefault(status, [])
+        if not isinstance(p, int):
+            named.append(p.title)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, named in titles.items():
         out[status] = {
             "model": ProblemDetails,
-            "description": title or _DESCRIPTIONS.get(status, "Problem"),
+            "description": "; ".join(named) or _DESCRIPTIONS.get(status, "Problem"),
             "content": {PROBLEM_MEDIA_TYPE: {}},
         }
+        if status == 429:
+            out[status]["headers"] = {"Retry-After": _RETRY_AFTER}
     return out
 
 
+_RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    """A query, header or cookie parameter is text or absent, never JSON ``null``:
+    ``str | None = None`` means "optional", so ``anyOf [X, null]`` is stated as ``X``
+    (a fuzzer would otherwise send the text ``null``)."""
+    kept = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if "anyOf" in schema and len(kept) == 1:
+        del schema["anyOf"]
+        schema.update({k: v for k, v in kept[0].items() if k not in schema})
+        if schema.get("default", ...) is None:
+            del schema["default"]
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
@@ -97,9 +120,10 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in list(responses.items()):
                 if not str(status).startswith(("4", "5")):
                     continue
-                content = response.setdefault("content", {})
-                content.pop("application/json", None)
-                content[PROBLEM_MEDIA_TYPE] = {"schema": _REF}
+                # Whatever the route's own media type, its errors are problem+json.
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _REF}}
+            for parameter in operation.get("parameters", []):
+                _without_null(parameter.get("schema", {}))
             has_input = bool(operation.get("parameters") or operation.get("requestBody"))
             generic = [500, 503]
             if path.startswith(("/api/", "/internal/")):

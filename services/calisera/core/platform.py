@@ -19,15 +19,13 @@ from typing import Any, TypeVar
 from fastapi import APIRouter
 
 from calisera.core.auth import Authenticator
-from calisera.core.backoff import Backoff
 from calisera.core.database import Database
+from calisera.core.key_set import RemoteKeySet
 from calisera.core.ownership import OwnerDirectory
 from calisera.core.settings import Settings
 from calisera.core.tokens import TokenIssuer, TokenVerifier
 
 T = TypeVar("T")
-KEY_SET_BACKOFF = Backoff(base=0.2, cap=5.0)
-"""Between fetches of the users service's JWKS while it starts: 0.2 s doubling to 5 s."""
 ReadinessCheck = Callable[["Platform"], Awaitable[None]]
 ServiceLifespan = Callable[["Platform"], contextlib.AbstractAsyncContextManager[None]]
 
@@ -104,25 +102,14 @@ def build_authenticator(settings: Settings) -> tuple[Authenticator, TokenIssuer 
 
 
 async def fetch_key_set(platform: Platform, attempts: int = 10) -> None:
-    """Load the users service's JWKS when this process verifies tokens but signs none."""
+    """Load the users service's JWKS when this process verifies tokens but signs none;
+    it is refetched later for a token signed by a key rotated in since."""
     url = platform.settings.jwks_url
     if not url or platform.authenticator.can_verify_tokens:
         return
-    import asyncio
-
-    import httpx
-
-    async with httpx.AsyncClient(timeout=5) as http:
-        for attempt in range(attempts):
-            try:
-                response = await http.get(url)
-                response.raise_for_status()
-                platform.authenticator.use_key_set(TokenVerifier(response.json()))
-                return
-            except (httpx.HTTPError, ValueError):
-                if attempt == attempts - 1:
-                    raise
-                await asyncio.sleep(KEY_SET_BACKOFF.delay(attempt + 1))
+    remote = RemoteKeySet(url, min_interval=platform.settings.jwks_min_refetch_seconds)
+    await remote.load(attempts)
+    platform.authenticator.use_remote_key_set(remote)
 
 
 @contextlib.asynccontextmanager

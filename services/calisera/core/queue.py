@@ -21,7 +21,7 @@ from calisera.core.database import sqlalchemy_url
 from calisera.core.settings import Settings
 
 DELIVER_TASK = "calisera.deliver"
-CONSUMER_QUEUES = ("notifications", "analytics", "listing")
+CONSUMER_QUEUES = ("notifications", "analytics", "listing", "integrations", "providers", "bookings")
 EMBEDDED_POLLING_INTERVAL = 0.05
 """kombu's SQLAlchemy transport polls; its default (~1 s) would dominate latency. The
 option cannot go through ``broker_transport_options`` (it is passed to
@@ -135,7 +135,7 @@ def _config(settings: Settings, exchange: Exchange) -> dict[str, Any]:
         # and put back when the worker process running it dies.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
+        "worker_prefetch_multiplier": 4,
         "task_default_delivery_mode": "persistent",
         "broker_connection_retry_on_startup": True,
         "broker_pool_limit": 4,

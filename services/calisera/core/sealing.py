@@ -44,3 +44,6 @@ def unseal(secret: str, purpose: str, sealed: str) -> str | None:
 
 MANAGE_TOKEN_PURPOSE = "manage-token"  # noqa: S105 - a label, not a secret
 """Purpose of the sealed ``manage_token_sealed`` field of ``booking.created``."""
+
+WAITLIST_TOKEN_PURPOSE = "waitlist-token"  # noqa: S105 - a label, not a secret
+"""Purpose of the sealed ``claim_token_sealed`` field of ``waitlist.offered``."""

@@ -10,9 +10,9 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -20,7 +20,16 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-SERVICE_NAMES = ("users", "providers", "bookings", "listing", "notifications", "analytics", "web")
+SERVICE_NAMES = (
+    "users",
+    "providers",
+    "bookings",
+    "listing",
+    "notifications",
+    "analytics",
+    "integrations",
+    "web",
+)
 
 
 class IdentityProvider(BaseModel):
@@ -103,6 +112,10 @@ class Settings(BaseSettings):
     retry_base_seconds: float = 2.0
     """First retry delay of a failed notification send; doubles each time, with jitter."""
 
+    waitlist_claim_minutes: int = Field(30, ge=5, le=10080)
+    """How long seats offered to the first in line of a waitlist are held for their
+    claim (at most until the service's minimum notice before the start)."""
+
     admin_token: SecretStr | None = None
     """Platform admin token (operator, automation, service-to-service calls)."""
 
@@ -125,6 +138,10 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     """Where to fetch the JWKS when ``jwt_public_keys`` is not given."""
 
+    jwks_min_refetch_seconds: float = 30.0
+    """Least time between two refetches of ``jwks_url`` caused by tokens naming an
+    unknown key (a rotated-in key is picked up by the first token signed with it)."""
+
     jwt_previous_keys: str | None = None
     """JWKS JSON of retired signing keys (public halves) the users service keeps serving
     until the tokens they signed have expired (key rotation)."""
@@ -133,8 +150,51 @@ class Settings(BaseSettings):
     """OpenID Connect identity providers, from ``CALISERA_OIDC_<NAME>_ISSUER``,
     ``_CLIENT_ID``, ``_CLIENT_SECRET`` and the optional ``_SCOPES`` and ``_LABEL``."""
 
+    rate_limit_url: str | None = None
+    """Redis URL where the users service counts sign-in attempts (shared by its replicas);
+    unset = ``cache_url``, and without either an in-process counter."""
+
+    sign_in_limit_per_ip: str = "30/minute;300/hour"
+    """Sign-in attempts (identity-provider logins and callbacks, magic links, passkeys)
+    one client address may make (``limits`` notation, ``;`` between windows)."""
+
+    sign_in_limit_per_email: str = "5/15minutes;20/day"
+    """Magic links and passkey sign-ins one e-mail address may ask for."""
+
+    token_limit_per_ip: str = "60/minute;1000/hour"  # noqa: S105 - a rate, not a secret
+    """``POST /auth/token`` calls one client address may make (the platform's own BFF,
+    which calls with the admin credential for every browser, is not counted)."""
+
+    webhook_retry_base_seconds: float = 5.0
+    """First retry delay of a failed webhook delivery; tripled each time (jitter), at most
+    four hours apart."""
+
+    webhook_retry_window_seconds: float = 86400.0
+    """How long a webhook delivery is retried before it is given up; an endpoint whose
+    deliveries all failed for this long is disabled and its provider told by e-mail."""
+
+    webhook_timeout_seconds: float = 10.0
+    """Seconds a webhook receiver has to answer one delivery."""
+
+    integrations_allow_private_networks: bool = False
+    """Let webhooks and CalDAV calendars reach loopback and private addresses, and CalDAV
+    go over plain http (development, tests); off, a URL resolving to such an address is
+    refused, so tenants' URLs cannot reach the cluster's insides."""
+
+    caldav_refresh_seconds: float = 300.0
+    """Seconds between two reads of a connected CalDAV calendar's busy time."""
+
+    caldav_timeout_seconds: float = 10.0
+    """Seconds one CalDAV request may take before the calendar counts as failing."""
+
     log_level: str = "INFO"
     log_json: bool = True
+    """Legacy switch: false means ``log_format=console``."""
+
+    log_format: Literal["json", "console"] | None = None
+    """``json`` (one JSON object a line with trace and span ids: production) or
+    ``console`` (structlog's coloured lines). Unset: console for ``calisera up`` on an
+    interactive terminal, JSON everywhere else."""
 
     otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
@@ -153,6 +213,15 @@ class Settings(BaseSettings):
     listing_url: str | None = None
     notifications_url: str | None = None
     analytics_url: str | None = None
+    integrations_url: str | None = None
+
+    @field_validator("sign_in_limit_per_ip", "sign_in_limit_per_email", "token_limit_per_ip")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        parse_many(value)  # ValueError names the notation; pydantic names the field
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotated_types import GroupedMetadata
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 _C0 = "".join(chr(c) for c in range(0x20)) + "\x7f"
 _MULTILINE_ALLOWED = "\t\n\r"
@@ -30,11 +30,25 @@ _MULTI_FORBIDDEN = frozenset(c for c in _C0 if c not in _MULTILINE_ALLOWED)
 
 SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_VISIBLE = r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A character that survives the strip (Unicode White_Space, as pydantic strips) and is
+not a control character. ``minLength`` counts before the strip and the server after it,
+so ``"  "`` would satisfy the schema and still be refused as empty: the pattern of a
+value with a minimum length states the minimum of what is left after the strip."""
+
+
+def _stripped_at_least(pattern: str, min_length: int) -> str:
+    """``^[C]*$`` -> the same characters, with at least ``min_length`` from the first
+    visible character to the last (``^[C]*V[C]*$``, or ``^[C]*V[C]{n-2,}V[C]*$``)."""
+    allowed = pattern.removeprefix("^").removesuffix("*$")
+    if min_length == 1:
+        return f"^{allowed}*{_VISIBLE}{allowed}*$"
+    return f"^{allowed}*{_VISIBLE}{allowed}{{{min_length - 2},}}{_VISIBLE}{allowed}*$"
 
 
 def _refuse(forbidden: frozenset[str], what: str) -> Any:
-    def check(value: str) -> str:
-        if any(c in forbidden for c in value):
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and any(c in forbidden for c in value):
             raise ValueError(f"must not contain {what}")
         return value
 
@@ -56,8 +70,12 @@ class _TextRule(GroupedMetadata):
         yield StringConstraints(
             strip_whitespace=True, min_length=self.min_length, max_length=self.max_length
         )
-        yield Field(json_schema_extra={"pattern": self.pattern})
-        yield AfterValidator(self.check)
+        pattern = (
+            _stripped_at_least(self.pattern, self.min_length) if self.min_length else self.pattern
+        )
+        yield Field(json_schema_extra={"pattern": pattern})
+        # Before the strip, as the pattern says: a tab around a name is refused, not trimmed.
+        yield BeforeValidator(self.check)
 
 
 def SingleLine(max_length: int, *, min_length: int = 0) -> _TextRule:

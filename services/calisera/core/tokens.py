@@ -18,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
@@ -123,12 +123,26 @@ class TokenIssuer:
         )
 
 
+def key_id_of(token: str) -> str | None:
+    """The ``kid`` of a compact JWS's header, read without verifying anything."""
+    try:
+        kid = jws.extract_compact(token.encode()).protected.get("kid")
+    except (JoseError, ValueError, UnicodeError):
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 class TokenVerifier:
     """Verifies access tokens against a JWKS (a dict or its JSON text)."""
 
     def __init__(self, jwks: dict[str, Any] | str):
         data = json.loads(jwks) if isinstance(jwks, str) else jwks
         self._keys = KeySet.import_key_set(data)  # type: ignore[arg-type]
+        self.key_ids = frozenset(k.kid for k in self._keys.keys if k.kid)
+
+    def knows(self, token: str) -> bool:
+        """Whether the token's ``kid`` names a key of this set (a rotated-in key does not)."""
+        return key_id_of(token) in self.key_ids
 
     def verify(self, token: str, *, now: float | None = None) -> Claims:
         try:

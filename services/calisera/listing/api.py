@@ -1,4 +1,5 @@
-"""HTTP routes of the listing service: ``GET /api/v1/availability``."""
+"""HTTP routes of the listing service: ``GET /api/v1/availability`` and
+``GET /api/v1/availability/explain``."""
 
 from __future__ import annotations
 
@@ -8,22 +9,26 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 from starlette.requests import Request
 from starlette.responses import Response
 
 from calisera.bookings.client import BookingsClient
 from calisera.core.errors import InvalidInput
 from calisera.core.events import EventEnvelope
+from calisera.core.openapi import problem_responses
 from calisera.core.platform import Platform, ServiceSpec
+from calisera.core.values import check_zone_name, zone_name_schema
+from calisera.integrations.client import IntegrationsClient
 from calisera.listing.cache import create_cache, register_process_cache, unregister_process_cache
+from calisera.listing.calendar_busy import WithCalendarBusy
 from calisera.listing.consumers import EVENT_TYPES, bump
-from calisera.listing.schemas import AvailabilityOut
+from calisera.listing.schemas import AvailabilityOut, ExplanationOut
 from calisera.listing.service import MAX_RANGE_DAYS, Listing
 from calisera.providers.client import ProvidersClient
-from calisera.scheduling import UnknownZone, zone
 
 router = APIRouter(tags=["listing"])
 
@@ -41,13 +46,15 @@ def _parse_date(name: str, value: str | None) -> date:
         raise InvalidInput.field(name, "is not a valid calendar date") from None
 
 
-def _param(name: str, description: str, required: bool, example: str) -> dict[str, Any]:
+def _param(
+    name: str, description: str, required: bool, example: str, **schema: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",
         "required": required,
         "description": description,
-        "schema": {"type": "string", "example": example},
+        "schema": {"type": "string", **schema, "example": example},
     }
 
 
@@ -59,12 +66,28 @@ def _param(name: str, description: str, required: bool, example: str) -> dict[st
         "Dates are inclusive and read in `timezone` (default: the provider's); slot "
         f"times carry that zone's offset. At most {MAX_RANGE_DAYS} days per request."
     ),
+    responses=problem_responses(404),
     openapi_extra={
         "parameters": [
-            _param("service_id", "The service (UUID).", True, str(uuid.UUID(int=1))),
-            _param("start", "First date, YYYY-MM-DD (inclusive).", True, "2027-03-29"),
-            _param("end", "Last date, YYYY-MM-DD (inclusive).", True, "2027-04-04"),
-            _param("timezone", "IANA zone for dates and offsets.", False, "Europe/Berlin"),
+            _param("service_id", "The service (UUID).", True, str(uuid.UUID(int=1)), format="uuid"),
+            _param(
+                "start", "First date, YYYY-MM-DD (inclusive).", True, "2027-03-29", format="date"
+            ),
+            _param(
+                "end",
+                f"Last date, YYYY-MM-DD (inclusive), on or after `start`, at most "
+                f"{MAX_RANGE_DAYS} days after it.",
+                True,
+                "2027-04-04",
+                format="date",
+            ),
+            _param(
+                "timezone",
+                "IANA zone for dates and offsets.",
+                False,
+                "Europe/Berlin",
+                **zone_name_schema(),
+            ),
         ]
     },
 )
@@ -89,12 +112,41 @@ async def availability(request: Request) -> Response:
     timezone = params.get("timezone")
     if timezone is not None:
         try:
-            zone(timezone)
-        except UnknownZone:
+            check_zone_name(timezone)
+        except ValueError:
             raise InvalidInput.field("timezone", "unknown IANA time zone") from None
     listing: Listing = request.app.state.platform.get(Listing)
     body = await listing.availability(sid, first, last, timezone)
     return Response(body, media_type="application/json")
+
+
+def _integrations_client(platform: Platform) -> IntegrationsClient | None:
+    """The integrations service's client, or None where none is deployed (no calendars)."""
+    if not (platform.hosts("integrations") or platform.settings.service_url("integrations")):
+        return None
+    return IntegrationsClient(platform)
+
+
+@router.get(
+    "/api/v1/availability/explain",
+    response_model=ExplanationOut,
+    summary="Why a time is (not) offered",
+    responses=problem_responses(404, 422),
+)
+async def explain_time(
+    request: Request,
+    service_id: uuid.UUID,
+    start: Annotated[AwareDatetime, Query(description="The time asked about (RFC 3339).")],
+    seats: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> ExplanationOut:
+    """Whether ``start`` is offered for ``seats`` and, if not, the first rule it breaks
+    (provider suspended, archived, past, minimum notice, booking window, hours, date
+    override, slot grid, not an occurrence, daily limit, weekly limit, booked, time off,
+    buffer, full): the same function that lists the slots decides, so this answer never
+    disagrees with the booking page."""
+    listing: Listing = request.app.state.platform.get(Listing)
+    answer = await listing.explain(service_id, start, seats)
+    return ExplanationOut.model_validate(answer)
 
 
 @contextlib.asynccontextmanager
@@ -102,7 +154,8 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     cache = create_cache(platform.settings.cache_url)
     providers = ProvidersClient(platform)
     bookings = BookingsClient(platform)
-    listing = platform.provide(Listing(providers, bookings, cache))
+    calendars = _integrations_client(platform)
+    listing = platform.provide(Listing(providers, WithCalendarBusy(bookings, calendars), cache))
     register_process_cache(cache)
 
     async def invalidate(event: EventEnvelope) -> None:
@@ -121,6 +174,8 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
         platform.discard(Listing)
         await providers.aclose()
         await bookings.aclose()
+        if calendars is not None:
+            await calendars.aclose()
         await cache.aclose()
 
 

@@ -1,7 +1,7 @@
 """The ``listing`` queue: events that change a provider's slots bump its generation.
 
-Booking, provider, service and availability events all change what a provider can
-offer; bumping the provider's generation in the cache makes every cached answer and
+Booking, hold, provider, service and availability events all change what a provider
+can offer; bumping the provider's generation in the cache makes every cached answer and
 configuration of that provider a miss on every replica sharing the cache. Bumping
 twice is harmless, so the consumer keeps no schema (``processed=None``).
 
@@ -29,7 +29,14 @@ from calisera.core.events import EventEnvelope
 from calisera.core.settings import Settings
 from calisera.listing.cache import Cache, RedisCache, process_caches
 
-EVENT_TYPES = ("booking.*", "provider.*", "service.*", "availability.updated")
+EVENT_TYPES = (
+    "booking.*",
+    "hold.*",
+    "waitlist.*",
+    "provider.*",
+    "service.*",
+    "availability.updated",
+)
 
 
 def provider_of(event: EventEnvelope) -> uuid.UUID | None:

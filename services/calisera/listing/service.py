@@ -24,9 +24,10 @@ import structlog
 
 from calisera.bookings.schemas import BusyTime
 from calisera.core.errors import NotFound
+from calisera.listing import metrics
 from calisera.listing.cache import ANSWER_FRESH, ANSWER_MAX_AGE, BUSY_TTL, CONFIG_TTL, Cache
 from calisera.providers.schemas import ScheduleConfig
-from calisera.scheduling import free_slots
+from calisera.scheduling import EXPLANATIONS, explain, free_slots
 from calisera.scheduling.model import (
     AvailabilityQuery,
     BusyInterval,
@@ -38,9 +39,11 @@ from calisera.scheduling.model import (
 T = TypeVar("T")
 log = structlog.get_logger("calisera.listing")
 MAX_RANGE_DAYS = 62
-BUSY_MARGIN = timedelta(days=2)
+BUSY_MARGIN = timedelta(days=8)
 """Busy time is read this far around the bookable window: it covers buffers, the
-provider-local days a daily limit counts, and any offset between zones."""
+provider-local days a daily limit counts, the whole ISO weeks a weekly limit counts
+(a window's first and last days may be a Sunday and a Monday), and any offset between
+zones."""
 
 
 class ScheduleSource(Protocol):
@@ -170,8 +173,12 @@ class Listing:
             split = cached.index(b"\n")
             body = cached[split + 1 :]
             if time.time() - float(cached[:split]) >= ANSWER_FRESH:
+                metrics.CACHE_REQUESTS.labels("stale").inc()
                 self._refresh(key, decoded, generation, first, last, out_zone)
+            else:
+                metrics.CACHE_REQUESTS.labels("hit").inc()
             return body
+        metrics.CACHE_REQUESTS.labels("miss").inc()
         return await self._single_flight(
             key, lambda: self._answer(key, decoded, generation, first, last, out_zone)
         )
@@ -230,6 +237,7 @@ class Listing:
             seats=seats,
             other_services=decoded.blocking,
         )
+        started = time.perf_counter()
         body = json.dumps(
             {
                 "service_id": str(decoded.service.id),
@@ -245,8 +253,36 @@ class Listing:
             },
             separators=(",", ":"),
         ).encode()
+        metrics.AVAILABILITY_COMPUTE.observe(time.perf_counter() - started)
         await self.cache.set(key, f"{time.time()}\n".encode() + body, ANSWER_MAX_AGE)
         return body
+
+    async def explain(self, service_id: uuid.UUID, start: datetime, seats: int) -> dict[str, Any]:
+        """Whether ``start`` is offered for ``seats`` and, if not, why: the same
+        configuration, busy time and engine as :meth:`availability` (``NotFound`` only
+        for an unknown service; a suspended provider or archived service is a reason)."""
+        decoded, generation = await self._configuration(service_id)
+        busy, seats_taken = await self._busy(decoded, generation)
+        query = AvailabilityQuery(
+            schedule=decoded.schedule,
+            service=decoded.service,
+            now=self.clock(),
+            range_start=start.date(),
+            range_end=start.date(),
+            output_zone=decoded.config.timezone,
+            busy=busy,
+            seats=seats_taken,
+            other_services=decoded.blocking,
+        )
+        reason = explain(query, start, seats)
+        return {
+            "service_id": service_id,
+            "start": start,
+            "seats": seats,
+            "offered": reason is None,
+            "reason": reason,
+            "message": EXPLANATIONS[reason] if reason else None,
+        }
 
     async def _busy(
         self, decoded: _Decoded, generation: int

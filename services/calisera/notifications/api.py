@@ -4,15 +4,16 @@ log, and the development mailbox."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from calisera.core.dependencies import PlatformDep, SessionDep
-from calisera.core.errors import Forbidden, InvalidInput, NotFound
+from calisera.core.errors import Forbidden, NotFound
+from calisera.core.openapi import problem_responses
 from calisera.core.ownership import OwnedProviderDep
+from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.notifications import deliveries, preferences, rendering, subscriptions, transactional
 from calisera.notifications.models import dev_mailbox
@@ -42,6 +43,7 @@ async def vapid_public_key(session: SessionDep) -> VapidPublicKey:
     "/providers/{provider_id}/push-subscriptions",
     status_code=201,
     response_model=PushSubscriptionOut,
+    responses=problem_responses(subscriptions.PushEndpointTaken),
 )
 async def add_push_subscription(
     provider: OwnedProviderDep,
@@ -107,12 +109,10 @@ async def put_settings(
 async def list_deliveries(
     provider: OwnedProviderDep,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> DeliveryPage:
     """The delivery log: every message for this provider's bookings, newest first."""
-    if cursor is not None and not deliveries.valid_cursor(cursor):
-        raise InvalidInput.field("cursor", "Not a cursor this endpoint returned.")
     async with session.begin():
         rows, next_cursor = await deliveries.delivery_page(
             session, provider.id, limit=limit, cursor=cursor
@@ -175,13 +175,13 @@ async def _mailbox(request: Request, platform: Platform, session: SessionDep) ->
     )
 
 
-@router.get("/dev/mailbox", response_model=Mailbox)
+@router.get("/dev/mailbox", response_model=Mailbox, responses=problem_responses(404))
 async def mailbox_json(request: Request, session: SessionDep, platform: PlatformDep) -> Mailbox:
     """E-mail ``calisera up`` kept instead of sending (no ``CALISERA_SMTP_URL``)."""
     return await _mailbox(request, platform, session)
 
 
-@router.get("/dev/mailbox.html", response_class=HTMLResponse)
+@router.get("/dev/mailbox.html", response_class=HTMLResponse, responses=problem_responses(404))
 async def mailbox_html(
     request: Request, session: SessionDep, platform: PlatformDep
 ) -> HTMLResponse:

@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import httpx
 import structlog
+from aiosmtplib.email import flatten_message
+from opentelemetry import trace
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +26,7 @@ from calisera.core.settings import Settings
 from calisera.notifications.models import dev_mailbox
 
 log = structlog.get_logger("calisera.notifications")
+_tracer = trace.get_tracer("calisera.notifications")
 
 
 class DeliveryFailed(Exception):
@@ -57,12 +63,26 @@ class Email:
         return msg
 
 
+HandOver = Callable[[], Awaitable[None]]
+
+
+class DeliveryUncertain(Exception):
+    """The content went to the SMTP server and no definite answer came back (the
+    connection broke or timed out after DATA): it may have been accepted, so the message
+    is not sent again (at-most-once for that window, docs/delivery.md)."""
+
+
 class EmailSender(Protocol):
-    async def send(self, email: Email) -> None: ...
+    async def send(self, email: Email, hand_over: HandOver | None = None) -> None: ...
 
 
 class SmtpSender:
-    """``smtp://[user:pass@]host:port`` (``smtps://`` for implicit TLS)."""
+    """``smtp://[user:pass@]host:port`` (``smtps://`` for implicit TLS).
+
+    One SMTP transaction step by step, so that ``hand_over`` (the send ledger's commit)
+    runs after the server accepted the envelope and before the content is transmitted:
+    a failure before it is retried, an answerless one after it is :class:`DeliveryUncertain`.
+    """
 
     def __init__(self, url: str, timeout: float = 10.0):
         parts = urlsplit(url)
@@ -73,20 +93,65 @@ class SmtpSender:
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
 
-    async def send(self, email: Email) -> None:
+    async def send(self, email: Email, hand_over: HandOver | None = None) -> None:
+        with _tracer.start_as_current_span(
+            "smtp send",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"server.address": self.host, "server.port": self.port},
+        ):
+            await self._send(email, hand_over)
+
+    async def _send(self, email: Email, hand_over: HandOver | None) -> None:
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.use_tls,
+            start_tls=False if not self.use_tls else None,
+            username=self.username,
+            password=self.password,
+            timeout=self.timeout,
+        )
+        where = f"SMTP {self.host}:{self.port}"
+        sender, recipient = parseaddr(email.sender)[1], parseaddr(email.recipient)[1]
+        handed_over = False
         try:
-            await aiosmtplib.send(
-                email.to_message(),
-                hostname=self.host,
-                port=self.port,
-                use_tls=self.use_tls,
-                start_tls=False if not self.use_tls else None,
-                username=self.username,
-                password=self.password,
-                timeout=self.timeout,
-            )
+            await client.connect()
+            try:
+                options, utf8, cte = await _mail_options(client, sender + recipient)
+                await client.mail(sender, options=options)
+                await client.rcpt(recipient)
+                if hand_over is not None:
+                    await hand_over()
+                handed_over = True
+                await client.data(flatten_message(email.to_message(), utf8=utf8, cte_type=cte))
+            finally:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await client.quit()
+        except aiosmtplib.SMTPResponseException as exc:  # a definite answer: not accepted
+            raise DeliveryFailed(f"{where}: {exc}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {exc}") from exc
+            if handed_over:
+                raise DeliveryUncertain(f"{where}: no answer after the content: {exc}") from exc
+            raise DeliveryFailed(f"{where}: {exc}") from exc
+
+
+async def _mail_options(client: aiosmtplib.SMTP, addresses: str) -> tuple[list[str], bool, str]:
+    """MAIL options and flattening as ``aiosmtplib.send`` chooses them."""
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
+    options: list[str] = []
+    utf8 = not addresses.isascii()
+    if utf8:
+        if not client.supports_extension("smtputf8"):
+            raise aiosmtplib.SMTPNotSupported("non-ASCII address and no SMTPUTF8")
+        options.append("SMTPUTF8")
+    if client.supports_extension("8BITMIME"):
+        options.append("BODY=8BITMIME")
+        return options, utf8, "8bit"
+    return options, utf8, "7bit"
 
 
 class DevMailbox:
@@ -96,7 +161,8 @@ class DevMailbox:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self.sessionmaker = sessionmaker
 
-    async def send(self, email: Email) -> None:
+    async def send(self, email: Email, hand_over: HandOver | None = None) -> None:
+        # exactly once already: the row is keyed by Message-ID, no hand-over window
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
                 insert(dev_mailbox)

@@ -28,12 +28,16 @@ messages = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    # committed once the SMTP server took the envelope, before the content goes out
+    sa.Column("handed_over_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column(
         "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
     ),
     sa.UniqueConstraint("event_id", "channel", "recipient", name="uq_messages_dedup"),
     sa.CheckConstraint("channel IN ('email', 'sms', 'push')", name="channel"),
-    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead')", name="status"),
+    sa.CheckConstraint(
+        "status IN ('pending', 'sending', 'sent', 'dead', 'uncertain')", name="status"
+    ),
 )
 
 booking_state = sa.Table(

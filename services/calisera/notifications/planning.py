@@ -17,7 +17,12 @@ import structlog
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from calisera.bookings.events import BOOKING_CREATED, BOOKING_EVENTS, BookingData
+from calisera.bookings.events import (
+    BOOKING_CREATED,
+    BOOKING_EVENTS,
+    BOOKING_REQUESTED,
+    BookingData,
+)
 from calisera.core.events import EventEnvelope
 from calisera.notifications.deliveries import queue_messages
 from calisera.notifications.manage_links import keep_manage_token
@@ -36,7 +41,17 @@ BOOKING_KINDS = {
     "booking.created": "created",
     "booking.rescheduled": "rescheduled",
     "booking.cancelled": "cancelled",
+    "booking.requested": "requested",
+    "booking.confirmed": "confirmed",
+    "booking.declined": "declined",
+    "booking.expired": "expired",
 }
+"""The booking events people are told about, and the message kind of each (a request
+of a service that requires confirmation: requested, then confirmed, declined, expired
+or cancelled)."""
+
+TOKEN_EVENTS = frozenset({BOOKING_CREATED.name, BOOKING_REQUESTED.name})
+"""The events that carry the customer's manage token (sealed) when there is one."""
 
 
 PROVIDER_EVENTS = {t.name: t for t in (PROVIDER_CREATED, PROVIDER_UPDATED)}
@@ -61,7 +76,7 @@ async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bo
         return  # a booking event this consumer does not know yet: nothing to tell anyone
     data = event_type.parse(event)
     booking_id = data.booking_id
-    if email and (data.manage_token_sealed or event.type == BOOKING_CREATED.name):
+    if email and (data.manage_token_sealed or event.type in TOKEN_EVENTS):
         # Before the staleness check: a late booking.created still brings its token.
         await keep_manage_token(session, booking_id, data.manage_token_sealed)
     current = await _advance_booking(session, booking_id, event.aggregate_version, data)
@@ -82,6 +97,13 @@ async def handle_event(session: AsyncSession, event: EventEnvelope, *, email: bo
         "aggregate_version": event.aggregate_version,
         "provider_slug": data.provider_slug or (provider.slug if provider else None),
     }
+    if data.series is not None and not data.series.speaks:
+        # One change of several bookings of a class series (booking it, cancelling the
+        # rest): the first booking's event tells people about all of them, once.
+        await schedule_reminders(
+            session, booking_id, provider_id, event.aggregate_version, payload, prefs, kind
+        )
+        return
     planned: list[tuple[str, str, str]] = []  # (channel, recipient, template)
     if email and data.customer.email:
         planned.append(("email", data.customer.email, "customer"))

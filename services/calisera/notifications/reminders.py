@@ -23,6 +23,10 @@ from calisera.notifications.preferences import ProviderSettings, get_settings
 REMINDER_NAMESPACE = uuid.UUID("6f1c2f63-5c0e-4d1c-9a57-7c1f0b0c0a11")
 
 
+NO_REMINDER_KINDS = frozenset({"cancelled", "requested", "declined", "expired"})
+"""Messages after which the booking is not (or not yet) happening: no reminder."""
+
+
 async def schedule_reminders(
     session: AsyncSession,
     booking_id: uuid.UUID,
@@ -41,7 +45,7 @@ async def schedule_reminders(
         )
         .values(status="cancelled")
     )
-    if kind == "cancelled":
+    if kind in NO_REMINDER_KINDS:
         return
     start = datetime.fromisoformat(str(payload["start"]))
     now = datetime.now(UTC)

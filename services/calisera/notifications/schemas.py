@@ -13,10 +13,10 @@ from pydantic import (
     EmailStr,
     Field,
     HttpUrl,
-    field_validator,
 )
 
 from calisera.core.text import MultiLine, SingleLine, refuse_control_characters
+from calisera.core.values import Flag, Whole
 
 
 def _printable_url(value: Any) -> Any:
@@ -24,7 +24,22 @@ def _printable_url(value: Any) -> Any:
     return refuse_control_characters(value) if isinstance(value, str) else value
 
 
-PushEndpoint = Annotated[HttpUrl, BeforeValidator(_printable_url), Field(max_length=2048)]
+MAX_ENDPOINT_LENGTH = 2048
+
+
+def _printable_bounded_url(value: Any) -> Any:
+    """The limit applies to what the browser sent: pydantic's normal form may add a
+    ``/`` (``https://push.example`` becomes ``https://push.example/``)."""
+    if isinstance(value, str) and len(value) > MAX_ENDPOINT_LENGTH:
+        raise ValueError(f"must be at most {MAX_ENDPOINT_LENGTH} characters")
+    return _printable_url(value)
+
+
+PushEndpoint = Annotated[
+    HttpUrl,
+    BeforeValidator(_printable_bounded_url),
+    Field(json_schema_extra={"maxLength": MAX_ENDPOINT_LENGTH}),
+]
 """The push service's URL for one browser (a capability: unguessable, one per device)."""
 
 
@@ -54,25 +69,21 @@ class VapidPublicKey(BaseModel):
     """For ``pushManager.subscribe({applicationServerKey})`` (base64url, uncompressed P-256)."""
 
 
+ReminderOffset = Annotated[int, Whole(ge=5, le=14 * 24 * 60)]
+"""Minutes before the booking: 5 minutes to 14 days (20160)."""
+
+
 class NotificationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reminder_offsets_minutes: list[int] = Field(
+    reminder_offsets_minutes: list[ReminderOffset] = Field(
         default=[1440, 60],
         max_length=5,
         description="Reminders this many minutes before the booking; [] turns them off.",
     )
-    email_provider: bool = True
-    push_provider: bool = True
-    sms_customer: bool = True
-
-    @field_validator("reminder_offsets_minutes")
-    @classmethod
-    def _offsets_in_range(cls, value: list[int]) -> list[int]:
-        for offset in value:
-            if not 5 <= offset <= 14 * 24 * 60:
-                raise ValueError("each offset must be between 5 minutes and 14 days (20160)")
-        return value
+    email_provider: Flag = True
+    push_provider: Flag = True
+    sms_customer: Flag = True
 
 
 class Delivery(BaseModel):
@@ -82,7 +93,7 @@ class Delivery(BaseModel):
     channel: Literal["email", "sms", "push"]
     recipient: str
     kind: str
-    status: Literal["pending", "sending", "sent", "dead"]
+    status: Literal["pending", "sending", "sent", "dead", "uncertain"]
     attempts: int
     last_error: str | None
     created_at: datetime

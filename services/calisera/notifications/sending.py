@@ -5,13 +5,18 @@ failure is retried with exponential backoff and jitter and, after
 ``CALISERA_DELIVERY_MAX_ATTEMPTS``, marked ``dead`` (counted in
 ``calisera_notifications_dead_total``). A worker killed mid-send leaves the lease to
 expire and the periodic sweep (or the relay's re-publication) sends the message again.
-So a duplicated event sends one e-mail and a crash loses none; the residual risk is a
-copy when the process dies after the SMTP server accepted but before the ``sent`` mark,
-and that copy carries the same ``Message-ID``.
+
+The send ledger closes the duplicate window of SMTP: once the server accepted the
+envelope, ``handed_over_at`` is committed and only then is the content transmitted. A
+message found leased and handed over after its lease (its worker died during or after
+the DATA transaction, before the ``sent`` mark) may or may not have reached the server;
+it is marked ``uncertain`` and never sent again: at-most-once for that window,
+at-least-once (retried) for everything before it (docs/delivery.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,12 +24,18 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 
+from calisera.bookings.client import decision_token
 from calisera.core.backoff import Backoff
 from calisera.core.consumers import WorkerContext
+from calisera.core.faults import fault_point
+from calisera.notifications import waitlist_offers
 from calisera.notifications.channels import (
     DeliveryFailed,
+    DeliveryUncertain,
     Email,
+    HandOver,
     PushTarget,
     email_sender,
     send_push,
@@ -56,6 +67,21 @@ DEAD = Counter(
     "Notifications given up after the last attempt (dead-lettered).",
     ["channel"],
 )
+for _channel in ("email", "sms", "push"):  # every series exists before its first send
+    SENT.labels(_channel), FAILED.labels(_channel), DEAD.labels(_channel)
+
+
+UNCERTAIN = Counter(
+    "calisera_notifications_uncertain_total",
+    "Notifications handed to the SMTP server without a recorded answer (not re-sent).",
+    ["channel"],
+)
+
+UNCERTAIN_ERROR = "handed over to the SMTP server, no answer recorded: not sent again"
+
+
+class LeaseLost(Exception):
+    """Another worker took the message over (this one's lease expired): leave it alone."""
 
 
 async def send_pending(
@@ -63,12 +89,15 @@ async def send_pending(
 ) -> int:
     """Send what is due (all, or one event's); returns how many were accepted."""
     sent = 0
+    if event_id is None:
+        await _settle_handed_over(ctx)
     while True:
         async with ctx.sessionmaker() as session, session.begin():
             query = (
                 sa.select(messages)
                 .where(
                     messages.c.status.in_(("pending", "sending")),
+                    messages.c.handed_over_at.is_(None),
                     messages.c.next_attempt_at <= sa.func.now(),
                 )
                 .order_by(messages.c.next_attempt_at)
@@ -85,8 +114,7 @@ async def send_pending(
                     .values(
                         status="sending",
                         attempts=messages.c.attempts + 1,
-                        next_attempt_at=sa.func.now()
-                        + timedelta(seconds=ctx.settings.relay_visibility_timeout),
+                        next_attempt_at=sa.func.now() + _lease(ctx),
                     )
                 )
         if not batch:
@@ -109,18 +137,25 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
             return False
         token = link.token
     try:
-        await _dispatch(ctx, message, token)
+        await _dispatch(ctx, message, token, _hand_over(ctx, message.id, attempts))
+    except LeaseLost:
+        log.info("notification_lease_lost", message_id=str(message.id))
+        return False
+    except DeliveryUncertain as exc:
+        await _mark_uncertain(ctx, message, str(exc))
+        return False
     except DeliveryFailed as exc:
         dead = attempts >= ctx.settings.delivery_max_attempts
         delay = Backoff(base=ctx.settings.retry_base_seconds, jitter=0.5).delay(attempts)
         async with ctx.sessionmaker() as session, session.begin():
             await session.execute(
                 messages.update()
-                .where(messages.c.id == message.id)
+                .where(_held(message.id, attempts))
                 .values(
                     status="dead" if dead else "pending",
                     last_error=str(exc)[:2000],
                     next_attempt_at=sa.func.now() + timedelta(seconds=delay),
+                    handed_over_at=None,
                 )
             )
         (DEAD if dead else FAILED).labels(message.channel).inc()
@@ -133,14 +168,95 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
             error=str(exc),
         )
         return False
+    fault_point("notifications.after_smtp_accept")  # the window the ledger closes
+    await _mark_sent(ctx, message.id)
+    SENT.labels(message.channel).inc()
+    return True
+
+
+def _lease(ctx: WorkerContext) -> timedelta:
+    return timedelta(seconds=ctx.settings.relay_visibility_timeout)
+
+
+def _held(message_id: uuid.UUID, attempts: int) -> sa.ColumnElement[bool]:
+    """Still this worker's lease: its claim (``attempts``) is the row's latest."""
+    return sa.and_(
+        messages.c.id == message_id,
+        messages.c.status == "sending",
+        messages.c.attempts == attempts,
+    )
+
+
+def _hand_over(ctx: WorkerContext, message_id: uuid.UUID, attempts: int) -> HandOver:
+    """The ledger commit between the accepted envelope and the content."""
+
+    async def hand_over() -> None:
+        try:
+            async with ctx.sessionmaker() as session, session.begin():
+                result = await session.execute(
+                    messages.update()
+                    .where(_held(message_id, attempts), messages.c.handed_over_at.is_(None))
+                    .values(
+                        handed_over_at=sa.func.now(), next_attempt_at=sa.func.now() + _lease(ctx)
+                    )
+                )
+        except (SQLAlchemyError, OSError) as exc:  # nothing transmitted yet: retry later
+            raise DeliveryFailed(f"send ledger unavailable: {exc}") from exc
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise LeaseLost(str(message_id))
+
+    return hand_over
+
+
+async def _mark_sent(ctx: WorkerContext, message_id: uuid.UUID) -> None:
+    """Record the accepted send, waiting out a database restart: until it is recorded
+    the message stays handed over, so giving up leaves it ``uncertain``, never re-sent."""
+    backoff = Backoff(base=0.2, cap=5.0, jitter=0.5)
+    for attempt in range(1, 13):
+        try:
+            async with ctx.sessionmaker() as session, session.begin():
+                await session.execute(
+                    messages.update()
+                    .where(messages.c.id == message_id)
+                    .values(status="sent", sent_at=sa.func.now(), last_error=None)
+                )
+            return
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("notification_sent_mark_retry", message_id=str(message_id), error=str(exc))
+            if attempt == 12:
+                raise
+            await asyncio.sleep(backoff.delay(attempt))
+
+
+async def _mark_uncertain(ctx: WorkerContext, message: Any, error: str) -> None:
     async with ctx.sessionmaker() as session, session.begin():
         await session.execute(
             messages.update()
-            .where(messages.c.id == message.id)
-            .values(status="sent", sent_at=sa.func.now(), last_error=None)
+            .where(messages.c.id == message.id, messages.c.status == "sending")
+            .values(status="uncertain", last_error=error[:2000])
         )
-    SENT.labels(message.channel).inc()
-    return True
+    UNCERTAIN.labels(message.channel).inc()
+    log.warning("notification_uncertain", message_id=str(message.id), error=error)
+
+
+async def _settle_handed_over(ctx: WorkerContext) -> None:
+    """Messages whose worker died after the hand-over: ``uncertain``, not re-sent."""
+    async with ctx.sessionmaker() as session, session.begin():
+        rows = (
+            await session.execute(
+                messages.update()
+                .where(
+                    messages.c.status == "sending",
+                    messages.c.handed_over_at.is_not(None),
+                    messages.c.next_attempt_at <= sa.func.now(),
+                )
+                .values(status="uncertain", last_error=UNCERTAIN_ERROR)
+                .returning(messages.c.id, messages.c.channel)
+            )
+        ).all()
+    for row in rows:
+        UNCERTAIN.labels(row.channel).inc()
+        log.warning("notification_uncertain", message_id=str(row.id), error=UNCERTAIN_ERROR)
 
 
 def _waits_for_manage_link(ctx: WorkerContext, message: Any) -> bool:
@@ -167,11 +283,20 @@ async def _wait_for_manage_link(ctx: WorkerContext, message: Any) -> None:
     log.info("notification_waits_for_manage_link", message_id=str(message.id))
 
 
-async def _dispatch(ctx: WorkerContext, message: Any, manage_token: str | None) -> None:
+async def _dispatch(
+    ctx: WorkerContext, message: Any, manage_token: str | None, hand_over: HandOver
+) -> None:
     payload: dict[str, Any] = message.payload
     public_url = ctx.settings.public_url
     if message.channel == "email":
-        rendered = render(message.template, payload, public_url, manage_token)
+        decision = None
+        secret = ctx.settings.admin_token_value
+        if message.template == "provider" and payload.get("kind") == "requested" and secret:
+            decision = decision_token(secret, uuid.UUID(str(payload["booking_id"])))
+        claim = None
+        if message.template == waitlist_offers.TEMPLATE:
+            claim = waitlist_offers.claim_url(payload, public_url, secret)
+        rendered = render(message.template, payload, public_url, manage_token, decision, claim)
         attendee = message.recipient if message.template == "customer" else None
         ics = calendar_file(payload, attendee)
         await email_sender(ctx.settings, ctx.sessionmaker).send(
@@ -185,7 +310,8 @@ async def _dispatch(ctx: WorkerContext, message: Any, manage_token: str | None) 
                 html=rendered.html,
                 ics=ics[0] if ics else None,
                 ics_method=ics[1] if ics else None,
-            )
+            ),
+            hand_over,
         )
     elif message.channel == "sms":
         await sms_gateway(ctx.settings.sms_url).send(
@@ -208,9 +334,16 @@ async def _push(ctx: WorkerContext, message: Any) -> None:
     if sub is None:
         return  # unsubscribed meanwhile: nothing to deliver
     rendered = render("provider", message.payload, ctx.settings.public_url)
+    console = f"{ctx.settings.public_url.rstrip('/')}/console"
+    booking_id = message.payload.get("booking_id")
     status = await send_push(
         PushTarget(sub.endpoint, sub.p256dh, sub.auth),
-        {"title": rendered.subject, "url": f"{ctx.settings.public_url.rstrip('/')}/console"},
+        # the console's service worker opens /console/bookings/{booking_id} on a tap
+        {
+            "title": rendered.subject,
+            "booking_id": str(booking_id) if booking_id else None,
+            "url": f"{console}/bookings/{booking_id}" if booking_id else console,
+        },
         private_pem,
         f"mailto:{sender_address(ctx.settings.public_url)}",
     )

@@ -23,7 +23,12 @@ from calisera.notifications.schemas import TransactionalEmail
 router = APIRouter(prefix="/internal/v1/notifications", tags=["internal"])
 
 
-@router.post("/emails", status_code=202)
+@router.post(
+    "/emails",
+    status_code=202,
+    response_class=Response,
+    responses={202: {"description": "Accepted for delivery"}},
+)
 async def send_transactional_email(
     body: TransactionalEmail, platform: PlatformDep, principal: CurrentPrincipal
 ) -> Response:

@@ -58,9 +58,13 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 
+# Each re-publication waits twice as long as the one before (up to 16 visibility
+# timeouts): a delivery that is only queued behind a backlog longer than the timeout must
+# not be copied onto the queue again every timeout, which grows the backlog it waits in.
 _MARK_REPUBLISHED = """
 UPDATE relay.deliveries SET published_at = now(), publications = publications + 1,
-  next_attempt_at = now() + make_interval(secs => %(visibility)s)
+  next_attempt_at = now()
+    + make_interval(secs => %(visibility)s * least(power(2, publications), 16))
 WHERE (event_id, consumer) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(consumers)s::text[]))
 """
 

@@ -16,7 +16,8 @@ Guarantees
 - **End to end, whatever the broker.** Each (event, consumer) gets a row in
   ``relay.deliveries``; the worker confirms it after the consumer's transaction commits.
   A delivery not confirmed within the visibility timeout (worker killed with SIGKILL, a
-  broker that dropped the message) is published again, with growing attempts, until
+  broker that dropped the message) is published again, each time after twice the wait
+  before (up to 16 timeouts, so a long queue is not flooded with copies), until
   confirmed or dead-lettered by the worker after its retries (``calisera dlq``).
 - **Woken by NOTIFY** on ``calisera_outbox`` (sent at commit by ``record_event``), with a
   polling fallback.
@@ -24,7 +25,8 @@ Guarantees
 Metrics: ``calisera_relay_backlog`` (unpublished rows per schema),
 ``calisera_relay_lag_seconds`` (age of the oldest unpublished row),
 ``calisera_relay_unconfirmed`` / ``calisera_relay_dead_letters`` per consumer, counters
-of published and re-published messages.
+of published and re-published messages, ``calisera_queue_depth`` (messages waiting in
+each consumer's broker queue).
 """
 
 from __future__ import annotations
@@ -41,18 +43,24 @@ import psycopg
 import structlog
 from celery import Celery
 from kombu.exceptions import KombuError
+from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from calisera.core.database import libpq_url
+from calisera.core.events import current_traceparent
+from calisera.core.metrics import serve_metrics
 from calisera.core.outbox import OUTBOX_CHANNEL
 from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
 from calisera.core.settings import Settings
+from calisera.core.telemetry import configure_tracing
 from calisera.processes import deliveries
+from calisera.processes.erasures import forget_erased
 from calisera.processes.routing import load_consumers
 
 log = structlog.get_logger("calisera.relay")
+tracer = trace.get_tracer("calisera.relay")
 
 Publish = Callable[[str, dict[str, Any]], None]
 """``publish(consumer, envelope)``: put one event on that consumer's queue; raises
@@ -70,6 +78,11 @@ UNCONFIRMED = Gauge(
 )
 DEAD = Gauge("calisera_relay_dead_letters", "Dead-lettered deliveries.", ["consumer"])
 PUBLISHED = Counter("calisera_relay_published_total", "Messages published.", ["consumer"])
+QUEUE_DEPTH = Gauge(
+    "calisera_queue_depth",
+    "Messages waiting in a consumer's broker queue (not yet taken by a worker).",
+    ["consumer"],
+)
 REPUBLISHED = Counter(
     "calisera_relay_republished_total",
     "Messages published again after the visibility timeout.",
@@ -112,6 +125,8 @@ class Relay:
     _schemas: list[str] = field(default_factory=list)
     _schemas_at: float = 0.0
     _metrics_at: float = 0.0
+    queue_depth: Callable[[str], int | None] | None = None
+    """``queue_depth(consumer)``: messages waiting in its broker queue (None: unknown)."""
     prune_interval: float = 60.0
     keep_confirmed_days: int = 7
     _pruned_at: float = 0.0
@@ -147,7 +162,8 @@ class Relay:
             due = deliveries.record_publications(conn, schema, pairs, self.visibility_timeout)
             for consumer, row in pairs:
                 if (row["id"], consumer) in due:
-                    self.publish(consumer, row["envelope"])
+                    with _publish_span(consumer, row["envelope"]):
+                        self.publish(consumer, row["envelope"])
                     PUBLISHED.labels(consumer).inc()
             conn.execute(
                 sql.SQL(
@@ -163,7 +179,8 @@ class Relay:
         with conn.transaction():
             rows = deliveries.take_overdue(conn, self.batch_size)
             for row in rows:
-                self.publish(row["consumer"], row["envelope"])
+                with _publish_span(row["consumer"], row["envelope"]):
+                    self.publish(row["consumer"], row["envelope"])
                 REPUBLISHED.labels(row["consumer"]).inc()
             if rows:
                 deliveries.mark_republished(conn, rows, self.visibility_timeout)
@@ -190,10 +207,12 @@ class Relay:
         """Forget confirmed deliveries after a week, and the embedded broker's consumed
         messages (kombu's SQLAlchemy transport keeps them, invisible, forever; an old
         invisible one was either acknowledged or its worker died, and then the
-        delivery is re-published from ``relay.deliveries`` anyway)."""
+        delivery is re-published from ``relay.deliveries`` anyway), and what the
+        transport keeps of erased accounts and providers (:mod:`.erasures`)."""
         self._pruned_at = time.monotonic()
         with conn.transaction():
             deliveries.prune_confirmed(conn, self.keep_confirmed_days)
+            forget_erased(conn, self.outbox_schemas(conn))
             kombu = conn.execute("SELECT to_regclass('public.kombu_message') AS t").fetchone()
             if kombu is not None and kombu["t"] is not None:
                 conn.execute(
@@ -218,9 +237,17 @@ class Relay:
             for row in deliveries.unconfirmed_counts(conn):
                 UNCONFIRMED.labels(row["consumer"]).set(row["open"])
                 DEAD.labels(row["consumer"]).set(row["dead"])
+        if self.queue_depth is not None:
+            for consumer in self.routes:
+                depth = self.queue_depth(consumer)
+                if depth is not None:
+                    QUEUE_DEPTH.labels(consumer).set(depth)
 
     def run(self) -> None:
         """Until :attr:`stop_event` is set: publish, then sleep until NOTIFY or the poll."""
+        for consumer in self.routes:  # every series exists before its first event
+            PUBLISHED.labels(consumer)
+            REPUBLISHED.labels(consumer)
         listener = self.connect(autocommit=True)
         listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(OUTBOX_CHANNEL)))
         conn = self.connect()
@@ -255,6 +282,19 @@ class Relay:
                 pass
 
 
+def _publish_span(consumer: str, envelope: dict[str, Any]) -> Any:
+    """The relay's span of one publication, a child of the producer's span (the
+    envelope's ``traceparent``): the trace goes on through the relay."""
+    traceparent = envelope.get("traceparent")
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    return tracer.start_as_current_span(
+        f"publish {envelope.get('type', 'event')}",
+        context=parent,
+        kind=trace.SpanKind.PRODUCER,
+        attributes={"messaging.destination.name": consumer, "event.id": str(envelope.get("id"))},
+    )
+
+
 # --- the process ------------------------------------------------------------------------
 
 
@@ -263,7 +303,8 @@ def celery_publisher(app: Celery, settings: Settings) -> Publish:
     producer's trace through the ``traceparent`` header."""
 
     def publish(consumer: str, envelope: dict[str, Any]) -> None:
-        headers = {"traceparent": envelope["traceparent"]} if envelope.get("traceparent") else {}
+        traceparent = current_traceparent() or envelope.get("traceparent")
+        headers = {"traceparent": traceparent} if traceparent else {}
         queue = queue_name(settings, consumer)
         try:
             app.send_task(
@@ -280,28 +321,57 @@ def celery_publisher(app: Celery, settings: Settings) -> Publish:
     return publish
 
 
+def celery_queue_depth(app: Celery, settings: Settings) -> Callable[[str], int | None]:
+    """Messages waiting in a consumer's queue, asked of the broker (a passive declare:
+    RabbitMQ's count, or the embedded transport's visible rows); None when it cannot say."""
+
+    def depth(consumer: str) -> int | None:
+        try:
+            # A connection of its own, closed at once: the embedded transport's channel
+            # would otherwise keep a transaction open on the broker tables between scrapes.
+            with app.connection_for_read() as connection:
+                # One attempt: the default channel would retry an unreachable broker
+                # for minutes, and a stop signal must not wait for that.
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+                channel: Any = connection.default_channel  # kombu types it as a bare StdChannel
+                declared = channel.queue_declare(queue=queue_name(settings, consumer), passive=True)
+                return int(declared.message_count)
+        except Exception as exc:  # a gauge left stale must not stop the relay
+            log.debug("queue_depth_unknown", consumer=consumer, error=repr(exc))
+            return None
+
+    return depth
+
+
 def build_relay(settings: Settings, app: Celery) -> Relay:
     assert settings.database_url, "the relay needs DATABASE_URL"
     return Relay(
         database_url=settings.database_url,
         routes={name: c.wants for name, c in load_consumers(settings).items()},
         publish=celery_publisher(app, settings),
+        queue_depth=celery_queue_depth(app, settings),
         visibility_timeout=settings.relay_visibility_timeout,
         poll_interval=settings.relay_poll_interval,
     )
 
 
-def run_relay(settings: Settings, *, once: bool, metrics_port: int | None = None) -> None:
-    """``calisera relay``: publish until SIGTERM/SIGINT (or once)."""
+def run_relay(
+    settings: Settings,
+    *,
+    once: bool,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
+    """``calisera relay``: publish until SIGTERM/SIGINT (or once), serving ``/metrics``
+    on ``metrics_host:metrics_port`` when given."""
+    configure_tracing("calisera-relay", settings.otel_exporter_otlp_endpoint)
     relay = build_relay(settings, create_celery(settings))
     if once:
         with relay.connect() as conn:
             log.info("relay_once", published=relay.run_once(conn))
         return
     if metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, addr="127.0.0.1")
+        serve_metrics(metrics_port, metrics_host)
 
     def stop(signum: int, frame: object) -> None:
         relay.stop_event.set()

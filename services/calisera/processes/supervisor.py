@@ -119,15 +119,28 @@ def supervised(*args: str) -> Starter:
     return start
 
 
-def pipeline_processes() -> list[Starter]:
-    """The relay and one worker for every consumer queue with work, as ``up`` runs them.
+def pipeline_processes(metrics_port: int | None = None) -> list[Starter]:
+    """The relay and one worker for every consumer queue with work, as ``up`` runs them;
+    with ``metrics_port`` the relay serves ``/metrics`` on 127.0.0.1 at that port and
+    the worker at the next one (:func:`pipeline_metrics_ports`).
 
     One worker process (Celery's ``solo`` pool: no forked child) takes every queue:
     on one machine a process per queue (and a pool child each) cost ~250 MB of RSS
     apiece for the same work (measured in ``bench/booking_path.py``). Kubernetes keeps
     one Deployment per queue (``calisera worker <queue>``).
     """
-    return [supervised("relay"), start_worker]
+    if metrics_port is None:
+        return [supervised("relay"), start_worker]
+    relay_port, worker_port = pipeline_metrics_ports(metrics_port)
+    return [
+        supervised("relay", "--metrics-port", str(relay_port)),
+        worker_starter(("--metrics-port", str(worker_port))),
+    ]
+
+
+def pipeline_metrics_ports(base: int) -> tuple[int, int]:
+    """The ``/metrics`` ports of ``up``'s relay and worker: ``base`` and ``base + 1``."""
+    return base, base + 1
 
 
 def worker_queues(settings: Settings) -> list[str]:
@@ -136,11 +149,21 @@ def worker_queues(settings: Settings) -> list[str]:
     return [name for name, c in load_consumers(settings).items() if c.event_types]
 
 
-def start_worker(settings: Settings) -> Callable[[], None]:
-    queues = worker_queues(settings)
-    if not queues:
-        return lambda: None
-    return Supervised(("worker", *queues, "--concurrency", "1", "--pool", "solo"), settings).stop
+def worker_starter(extra: tuple[str, ...] = ()) -> Starter:
+    """Starts ``up``'s one worker (solo pool) for every queue with work, with ``extra``
+    arguments."""
+
+    def start(settings: Settings) -> Callable[[], None]:
+        queues = worker_queues(settings)
+        if not queues:
+            return lambda: None
+        args = ("worker", *queues, "--concurrency", "1", "--pool", "solo", *extra)
+        return Supervised(args, settings).stop
+
+    return start
+
+
+start_worker = worker_starter()
 
 
 @dataclass
@@ -148,6 +171,8 @@ class Background:
     """What ``up`` runs beside the HTTP server; stopped in the reverse order."""
 
     starters: list[Starter] = field(default_factory=list)
+    metrics_base: int | None = None
+    """First ``/metrics`` port of the relay and worker (:func:`pipeline_metrics_ports`)."""
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
 
     def start(self, settings: Settings) -> None:

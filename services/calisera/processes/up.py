@@ -24,7 +24,7 @@ from calisera.core.embedded import EmbeddedPostgres
 from calisera.core.settings import Settings
 from calisera.core.tokens import load_or_create_private_key
 from calisera.processes.server import StartupError, ensure_port_free, serve_uvicorn
-from calisera.processes.supervisor import Background
+from calisera.processes.supervisor import Background, pipeline_metrics_ports
 
 log = structlog.get_logger("calisera.up")
 
@@ -100,6 +100,11 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
     # SIGTERM must unwind like Ctrl-C so the database is stopped and nothing is orphaned.
     signal.signal(signal.SIGTERM, _terminate)
     ensure_port_free(host, port)
+    metrics_ports = (
+        pipeline_metrics_ports(background.metrics_base) if background.metrics_base else ()
+    )
+    for metrics_port in metrics_ports:
+        ensure_port_free("127.0.0.1", metrics_port)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     settings = local_settings(settings, base_url=f"http://{shown_host}:{port}")
     embedded: EmbeddedPostgres | None = None
@@ -115,7 +120,7 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
             log.info("migrated", schemas={s.service: s.current for s in states})
             app = build_app(settings)
             background.start(settings)
-            _print_banner(settings, host, port)
+            _print_banner(settings, host, port, metrics_ports)
             serve_uvicorn(app, host=host, port=port)
         finally:
             background.stop()
@@ -124,13 +129,17 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
                 log.info("embedded_postgres_stopped")
 
 
-def _print_banner(settings: Settings, host: str, port: int) -> None:
+def _print_banner(
+    settings: Settings, host: str, port: int, metrics_ports: tuple[int, ...] = ()
+) -> None:
     base = f"http://{host}:{port}"
+    metrics = [f"{base}/metrics"] + [f"http://127.0.0.1:{p}/metrics" for p in metrics_ports]
     lines = [
         "",
         "Calisera is starting:",
         f"  API and pages    {base}  (health: {base}/healthz, docs: {base}/api/docs)",
         f"  provider console {base}/console",
+        f"  metrics          {'  '.join(metrics)}",
         f"  data dir         {settings.data_dir}",
         f"  admin token      {settings.data_dir / 'admin-token'}",
         "",

@@ -16,23 +16,28 @@ worker process creates its own event loop and database engine lazily, after the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import threading
+import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
 from celery import Celery, Task
-from celery.signals import worker_ready, worker_shutting_down
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutting_down
+from kombu.asynchronous import get_event_loop
 from opentelemetry import propagate, trace
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from calisera.core.backoff import Backoff
 from calisera.core.consumers import Consumer, WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import EventEnvelope, PermanentEventError
+from calisera.core.metrics import LATENCY_BUCKETS, mark_process_dead, serve_metrics
 from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
 from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing, current_trace_id
@@ -45,9 +50,17 @@ T = TypeVar("T")
 
 HANDLED = Counter(
     "calisera_consumer_events_total",
-    "Events handled by a consumer, by outcome (handled, duplicate, failed, dead).",
+    "Deliveries taken by a consumer, by outcome: handled, duplicate (no second effect), "
+    "retried (failed, tried again later), dead_lettered (given up, see calisera dlq).",
     ["consumer", "outcome"],
 )
+HANDLE_SECONDS = Histogram(
+    "calisera_consumer_handle_seconds",
+    "Time to handle one delivery (the consumer's transaction and after-commit work).",
+    ["consumer"],
+    buckets=LATENCY_BUCKETS,
+)
+OUTCOMES = ("handled", "duplicate", "retried", "dead_lettered")
 RETRY_BACKOFF = Backoff(base=0.5, cap=300.0, jitter=0.5)
 """Delay before a failed delivery's next attempt: doubling from 0.5 s up to 5 minutes,
 at least half of that (jitter spreads the retries of an outage)."""
@@ -55,7 +68,10 @@ at least half of that (jitter spreads the retries of an outage)."""
 
 @dataclass
 class ProcessState:
-    """Per worker process: its own event loop and database engine (made after fork)."""
+    """Per worker process and thread: its own event loop and database engine (made after
+    fork). Per thread because Celery's solo pool runs a retried task whose countdown has
+    come in its timer thread, while the main thread may be inside a task on its own loop
+    (one loop for both: "This event loop is already running", the retry lost)."""
 
     pid: int
     loop: asyncio.AbstractEventLoop
@@ -67,26 +83,52 @@ class ProcessState:
         return self.loop.run_until_complete(coro)
 
 
-_state: ProcessState | None = None
+_states = threading.local()
+_every_state: list[ProcessState] = []
+_every_state_lock = threading.Lock()
 _settings: Settings | None = None
 _consumers: Mapping[str, Consumer] | None = None
+_generation = 0
+"""Bumped by :func:`configure`: a thread's state of an earlier configuration is not reused."""
+
+
+def configure(settings: Settings, consumers: Mapping[str, Consumer] | None = None) -> None:
+    """What this process's tasks run with (``run_worker``; a test's in-thread worker)."""
+    global _settings, _consumers, _generation
+    _settings, _consumers = settings, consumers
+    _generation += 1
 
 
 def process_state() -> ProcessState:
-    global _state
-    if _state is None or _state.pid != os.getpid():
+    state: ProcessState | None = getattr(_states, "state", None)
+    if state is None or state.pid != os.getpid() or _states.generation != _generation:
         assert _settings is not None and _settings.database_url
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         db = Database(_settings.database_url, pool_size=2, max_overflow=2)
-        _state = ProcessState(
+        state = ProcessState(
             pid=os.getpid(),
             loop=loop,
             db=db,
             context=WorkerContext(settings=_settings, sessionmaker=db.sessionmaker),
             consumers=dict(_consumers) if _consumers is not None else load_consumers(_settings),
         )
-    return _state
+        _states.state, _states.generation = state, _generation
+        with _every_state_lock:
+            _every_state.append(state)
+    return state
+
+
+def close_process_states() -> None:
+    """Dispose of every engine and close every loop this process's tasks made (a test's
+    in-thread worker, once it is idle: from a thread running no loop)."""
+    with _every_state_lock:
+        states = [s for s in _every_state if s.pid == os.getpid()]
+        _every_state.clear()
+    for state in states:
+        if not state.loop.is_closed():
+            state.run(state.db.dispose())
+            state.loop.close()
 
 
 async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope) -> str:
@@ -124,14 +166,18 @@ def register_tasks(app: Celery) -> None:
         state = process_state()
         event = EventEnvelope.model_validate(envelope)
         consumer = state.consumers[consumer_name]
-        traceparent = getattr(self.request, "traceparent", None) or event.traceparent
-        parent = propagate.extract({"traceparent": traceparent} if traceparent else {})
+        # Celery's instrumentation (when on) already continued the header's trace.
+        parent = None
+        if not trace.get_current_span().get_span_context().is_valid:
+            traceparent = getattr(self.request, "traceparent", None) or event.traceparent
+            parent = propagate.extract({"traceparent": traceparent} if traceparent else {})
         with tracer.start_as_current_span(
             f"consume {event.type}",
             context=parent,
             kind=trace.SpanKind.CONSUMER,
             attributes={"messaging.destination.name": consumer_name, "event.id": str(event.id)},
         ) as span:
+            started = time.perf_counter()
             try:
                 outcome = state.run(_handle(state, consumer, event))
             except Exception as exc:
@@ -144,13 +190,15 @@ def register_tasks(app: Celery) -> None:
                     "failures": failures,
                     "error": repr(exc),
                 }
+                HANDLE_SECONDS.labels(consumer_name).observe(time.perf_counter() - started)
                 if dead:
-                    HANDLED.labels(consumer_name, "dead").inc()
+                    HANDLED.labels(consumer_name, "dead_lettered").inc()
                     log.error("delivery_dead_lettered", **fields)
                     return "dead"
-                HANDLED.labels(consumer_name, "failed").inc()
+                HANDLED.labels(consumer_name, "retried").inc()
                 log.warning("delivery_failed", retry_in=round(delay, 2), **fields)
                 raise self.retry(exc=exc, countdown=delay) from exc
+            HANDLE_SECONDS.labels(consumer_name).observe(time.perf_counter() - started)
             log.info(
                 "event_consumed",
                 consumer=consumer_name,
@@ -189,6 +237,28 @@ def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event
         loop.close()
 
 
+def _wake_the_event_loop_on_signals(**kwargs: Any) -> None:
+    """SIGTERM only sets Celery's shutdown flag, which the event loop reads between
+    polls, and a poll sleeps until the next timer (seconds): ``up``'s stop and a pod's
+    termination waited for it. Python writes a byte to the wakeup fd on every signal;
+    the loop watches it, so the poll returns and the warm shutdown starts at once.
+    (The embedded transport runs no event loop: its polls are short already.)"""
+    hub = get_event_loop()
+    if hub is None:
+        return
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end)
+
+    def drain() -> None:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(read_end, 512):
+                pass
+
+    hub.add_reader(read_end, drain)
+
+
 def run_worker(
     settings: Settings,
     queues: str | Sequence[str],
@@ -196,14 +266,17 @@ def run_worker(
     concurrency: int,
     pool: str = "prefork",
     consumers: Mapping[str, Consumer] | None = None,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
 ) -> None:
     """``calisera worker <queue>...``: a Celery worker for one or more consumer queues.
 
     One queue per worker is the Kubernetes shape (each scales on its own); ``up`` runs
     one worker for every queue, which saves a Python process per queue. ``consumers``
-    are the services' (:func:`load_consumers`) unless given (a test's).
+    are the services' (:func:`load_consumers`) unless given (a test's). With
+    ``metrics_port`` it serves ``/metrics`` there (every pool child's too, in
+    Prometheus multiprocess mode: see :mod:`calisera.core.metrics`).
     """
-    global _settings, _consumers
     names = [queues] if isinstance(queues, str) else list(queues)
     consumers = load_consumers(settings) if consumers is None else consumers
     unknown = [q for q in names if q not in consumers]
@@ -212,12 +285,24 @@ def run_worker(
             f"calisera worker: no consumer for queue {', '.join(map(repr, unknown)) or '-'} "
             f"(available: {', '.join(sorted(consumers)) or 'none'})"
         )
-    _settings, _consumers = settings, consumers
+    configure(settings, consumers)
     label = "+".join(names)
     configure_tracing(f"calisera-worker-{label}", settings.otel_exporter_otlp_endpoint)
     quiet_task_logs()
+    for name in names:  # every series exists from the start: rate() needs no first event
+        HANDLE_SECONDS.labels(name)
+        for outcome in OUTCOMES:
+            HANDLED.labels(name, outcome)
+    if metrics_port is not None:
+        serve_metrics(metrics_port, metrics_host)
+
+    @worker_process_shutdown.connect(weak=False)
+    def forget_child(pid: int | None = None, **kwargs: Any) -> None:
+        mark_process_dead(pid or os.getpid())
+
     app = create_celery(settings)
     register_tasks(app)
+    worker_ready.connect(_wake_the_event_loop_on_signals, weak=False)
     stop = threading.Event()
     periodic = [consumers[q] for q in names if consumers[q].periodic is not None]
 

@@ -22,6 +22,9 @@ What this service adds to ``shared/API.md`` (extensions, nothing contradicts it)
 - ``DELETE /api/v1/providers/{id}`` (admin only, 204) removes a provider with its
   services and availability and emits ``provider.deleted`` (a new event type); the
   slug becomes free again. Bookings stay in the bookings service.
+- ``PUT /api/v1/providers/{id}/images/{photo|logo}`` (the image itself as the body),
+  ``GET`` (public, ``?size=``) and ``DELETE``: the uploaded photo and logo
+  (:mod:`.images_api`); an upload points ``photo_url``/``logo_url`` at it.
 - The full record carries ``owner_subject`` (for ``Principal.owns`` in other services).
 - Directory (issue 15): providers opt in with ``listed: true`` (default false) and
   describe themselves with ``categories`` (up to 5 of ``GET /api/v1/providers/categories``),
@@ -43,6 +46,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from calisera.core.auth import CurrentPrincipal
+from calisera.core.conditional import etag_matches
 from calisera.core.dependencies import PlatformDep, ReadSessionDep, SessionDep, SettingsDep
 from calisera.core.openapi import problem_responses
 from calisera.core.pagination import DEFAULT_LIMIT, Cursor, Limit
@@ -57,6 +61,7 @@ from calisera.providers import (
     views,
 )
 from calisera.providers.fields import Category, Language, Place, SearchText, check_timezone
+from calisera.providers.profiles import SlugTaken
 from calisera.providers.qr_codes import render_qr
 from calisera.providers.schemas import (
     CATEGORY_LIST,
@@ -83,14 +88,9 @@ QR_CACHE_CONTROL = "public, max-age=300"
 DIRECTORY_LIMIT = 20
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
-@router.post("", status_code=201, response_model=ProviderOut)
+@router.post(
+    "", status_code=201, response_model=ProviderOut, responses=problem_responses(SlugTaken)
+)
 async def create_provider(
     body: ProviderCreate,
     session: SessionDep,
@@ -173,7 +173,7 @@ async def get_provider(
     return views.provider_out(p, settings)
 
 
-@router.patch("/{provider_id}", response_model=ProviderOut)
+@router.patch("/{provider_id}", response_model=ProviderOut, responses=problem_responses(SlugTaken))
 async def update_provider(
     provider_id: uuid.UUID,
     body: ProviderPatch,
@@ -201,7 +201,17 @@ async def delete_provider(
     return Response(status_code=204)
 
 
-@router.get("/{provider_id}/qr-code", response_class=Response)
+@router.get(
+    "/{provider_id}/qr-code",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The QR code",
+            "content": {"image/svg+xml": {"schema": {"type": "string"}}, "image/png": {}},
+        },
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+    },
+)
 async def get_qr_code(
     provider_id: uuid.UUID,
     session: SessionDep,
@@ -215,7 +225,7 @@ async def get_qr_code(
         p = await access.visible_provider(session, provider_id, principal)
     image = render_qr(views.booking_url(settings, p.slug), format)
     headers = {"ETag": image.etag, "Cache-Control": QR_CACHE_CONTROL}
-    if _matches(if_none_match, image.etag):
+    if etag_matches(if_none_match, image.etag):
         return Response(status_code=304, headers=headers)
     return Response(image.content, media_type=image.media_type, headers=headers)
 
@@ -322,7 +332,7 @@ async def get_schedule_config(
     async with session.begin():
         if if_none_match:
             etag = f'"{await schedule_read_model.schedule_version(session, service_id)}"'
-            if _matches(if_none_match, etag):
+            if etag_matches(if_none_match, etag):
                 return Response(status_code=304, headers={"ETag": etag})
         config = await schedule_read_model.schedule_config(session, service_id)
     return Response(
@@ -338,6 +348,11 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     yield
 
 
+from calisera.providers.images_api import router as images_router  # noqa: E402
+
 spec = ServiceSpec(
-    name="providers", routers=[router, internal], schema="providers", lifespan=lifespan
+    name="providers",
+    routers=[router, images_router, internal],
+    schema="providers",
+    lifespan=lifespan,
 )

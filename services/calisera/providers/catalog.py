@@ -27,8 +27,10 @@ from calisera.providers.changes import (
 from calisera.providers.models import (
     Service,
 )
+from calisera.providers.questions import question_rows
 from calisera.providers.recurrence import InvalidRecurrence, normalize_recurrence
 from calisera.providers.schemas import (
+    SERVICE_FIELDS_NOT_NULL,
     ServiceCreate,
     ServicePatch,
 )
@@ -49,10 +51,17 @@ _SERVICE_COLUMNS = (
     "min_notice_minutes",
     "booking_window_days",
     "max_bookings_per_day",
+    "max_bookings_per_week",
+    "max_open_bookings_per_customer",
+    "min_gap_minutes_per_customer",
     "cancellation_notice_minutes",
+    "reschedule_notice_minutes",
+    "requires_confirmation",
+    "confirmation_timeout_minutes",
     "price_text",
     "starts_at",
     "active",
+    "questions",
 )
 _SERVICE_DEFAULTS: dict[str, Any] = {
     "capacity": 1,
@@ -61,20 +70,12 @@ _SERVICE_DEFAULTS: dict[str, Any] = {
     "min_notice_minutes": 60,
     "booking_window_days": 60,
     "cancellation_notice_minutes": 0,
+    "requires_confirmation": False,
+    "confirmation_timeout_minutes": 1440,
     "active": True,
+    "questions": (),
 }
-_NOT_NULL_SERVICE_FIELDS = (
-    "name",
-    "kind",
-    "duration_minutes",
-    "capacity",
-    "buffer_before_minutes",
-    "buffer_after_minutes",
-    "min_notice_minutes",
-    "booking_window_days",
-    "cancellation_notice_minutes",
-    "active",
-)
+_NOT_NULL_SERVICE_FIELDS = SERVICE_FIELDS_NOT_NULL
 
 
 def _service_values(
@@ -96,6 +97,7 @@ def _service_values(
     )
     if values["starts_at"] is not None:
         values["starts_at"] = values["starts_at"].astimezone(UTC)
+    values["questions"] = question_rows(values["questions"] or (), errors)
     rec = fields.get("recurrence")
 
     def only_for(field: str, kinds: str) -> None:

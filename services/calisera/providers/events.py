@@ -17,6 +17,7 @@ from calisera.providers.schemas import (
     BookingPageOut,
     ContactOut,
     DateOverrideOut,
+    QuestionOut,
     RecurrenceOut,
     TimeOffOut,
     WeeklyRuleOut,
@@ -68,12 +69,19 @@ class ServiceData(EventData):
     min_notice_minutes: int = 60
     booking_window_days: int = 60
     max_bookings_per_day: int | None = None
+    max_bookings_per_week: int | None = None
+    max_open_bookings_per_customer: int | None = None
+    min_gap_minutes_per_customer: int | None = None
     cancellation_notice_minutes: int = 0
+    reschedule_notice_minutes: int | None = None
+    requires_confirmation: bool = False
+    confirmation_timeout_minutes: int = 1440
     location: dict[str, Any] | None = None
     price_text: str | None = None
     starts_at: datetime | None = None
     recurrence: RecurrenceOut | None = None
     active: bool = True
+    questions: list[QuestionOut] = []
     changed: list[str] = []
     """On ``service.updated`` / ``service.archived`` by PATCH: the fields that changed."""
 

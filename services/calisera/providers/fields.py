@@ -5,9 +5,7 @@ with a message that says what is expected."""
 
 from __future__ import annotations
 
-import functools
 import re
-import zoneinfo
 from datetime import datetime, time
 from typing import Annotated, Any
 
@@ -19,9 +17,11 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    WithJsonSchema,
 )
 
 from calisera.core.text import MultiLine, SingleLine, refuse_control_characters
+from calisera.core.values import Instant, ZoneName, check_zone_name
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
 """Lowercase letters, digits and hyphens, 3-63 characters, no hyphen at either end: a
@@ -56,15 +56,8 @@ def check_slug(value: str) -> str:
     return value
 
 
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
 def check_timezone(value: str) -> str:
-    if value not in _known_zones():
-        raise ValueError(f"unknown IANA time zone '{value}' (e.g. 'Europe/Berlin')")
-    return value
+    return check_zone_name(value)
 
 
 def check_phone(value: str) -> str:
@@ -76,6 +69,40 @@ def check_phone(value: str) -> str:
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number; use international format, e.g. +4930123456")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+DATE_PATTERN = (
+    r"(?:(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
+    r"-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    r"|\d{2}(?:0[48]|[2468][048]|[13579][26])-02-29|(?:0[48]|[2468][048]|[13579][26])00-02-29)"
+)
+"""A real calendar date, leap years included: any text it matches is a date Python reads."""
+GRID_TIME_PATTERN = r"(?:[01]\d|2[0-3]):[0-5][05](?::00)?"
+"""A wall-clock time on the 5-minute grid, ``09:05`` or ``09:05:00``, without offset."""
+
+
+def _matching(pattern: str, expected: str, kind: type) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, kind) or (isinstance(value, str) and compiled.fullmatch(value)):
+            return value
+        raise ValueError(expected)
+
+    return check
+
+
+_grid_time_text = _matching(
+    GRID_TIME_PATTERN,
+    "must be a wall-clock time on a 5-minute grid without offset, e.g. 09:00",
+    time,
+)
+_local_date_time_text = _matching(
+    f"{DATE_PATTERN}T{GRID_TIME_PATTERN}",
+    "must be a local date-time on a 5-minute grid without offset, e.g. 2026-12-24T00:00",
+    datetime,
+)
 
 
 def check_on_grid(value: time) -> time:
@@ -130,11 +157,34 @@ Email = Annotated[
 ]
 """Stored lower-case and stripped (owners are matched by e-mail, case-insensitively)."""
 Url = Annotated[HttpUrl, BeforeValidator(_printable_if_text)]
-TimeZoneName = Annotated[str, SingleLine(64), AfterValidator(check_timezone)]
+TimeZoneName = ZoneName
 Phone = Annotated[str, SingleLine(40), AfterValidator(check_phone)]
-GridTime = Annotated[time, AfterValidator(check_on_grid)]
-LocalDateTime = Annotated[datetime, AfterValidator(check_naive_on_grid)]
-AwareDateTime = Annotated[datetime, AfterValidator(check_aware)]
+_GRID_TIME_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": f"^{GRID_TIME_PATTERN}$", "example": "09:00"}
+)
+_LOCAL_DATE_TIME_SCHEMA = WithJsonSchema(
+    {
+        "type": "string",
+        "pattern": f"^{DATE_PATTERN}T{GRID_TIME_PATTERN}$",
+        "example": "2026-12-24T00:00",
+    }
+)
+GridTime = Annotated[
+    time, BeforeValidator(_grid_time_text), _GRID_TIME_SCHEMA, AfterValidator(check_on_grid)
+]
+"""Declared by its pattern, not ``format: time`` (RFC 3339 full-time, which needs an offset)."""
+LocalDateTime = Annotated[
+    datetime,
+    BeforeValidator(_local_date_time_text),
+    _LOCAL_DATE_TIME_SCHEMA,
+    AfterValidator(check_naive_on_grid),
+]
+"""The provider's wall clock: declared by its pattern (``format: date-time`` needs an offset)."""
+AwareDateTime = Annotated[Instant, AfterValidator(check_aware)]
+StatedGridTime = Annotated[time, _GRID_TIME_SCHEMA]
+"""A stored grid time as answers carry it (``09:00:00``), declared like :data:`GridTime`."""
+StatedLocalDateTime = Annotated[datetime, _LOCAL_DATE_TIME_SCHEMA]
+"""A stored wall-clock date-time as answers carry it, declared like :data:`LocalDateTime`."""
 Name = Annotated[str, SingleLine(200, min_length=1)]
 Text = Annotated[str, MultiLine(MAX_TEXT)]
 LOCALE_PATTERN = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|[0-9]{3}))?$")
@@ -221,8 +271,8 @@ Category = Annotated[
 ]
 Language = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=3),
-    _stated(LANGUAGE_PATTERN.pattern),
+    StringConstraints(to_lower=True, max_length=3),
+    _stated("^[A-Za-z]{2,3}$"),
     AfterValidator(check_language),
 ]
 Categories = Annotated[list[Category], Field(max_length=5), AfterValidator(_distinct)]

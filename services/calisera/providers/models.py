@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from calisera.core.consumers import processed_events_table
 from calisera.core.database import schema_metadata
 from calisera.core.outbox import outbox_table
 
@@ -100,6 +101,8 @@ class Provider(Base):
     contact_phone: Mapped[str | None] = mapped_column(sa.Text)
     accent_color: Mapped[str | None] = mapped_column(sa.Text)
     welcome_text: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    policy_text: Mapped[str | None] = mapped_column(sa.Text)
     shown_service_ids: Mapped[list[uuid.UUID] | None] = mapped_column(ARRAY(UUID(as_uuid=True)))
     owner_email: Mapped[str] = mapped_column(sa.Text)
     owner_subject: Mapped[str | None] = mapped_column(sa.Text)
@@ -150,6 +153,22 @@ class Service(Base):
         sa.CheckConstraint(
             "max_bookings_per_day IS NULL OR max_bookings_per_day >= 1", name="daily_limit"
         ),
+        sa.CheckConstraint(
+            "max_bookings_per_week IS NULL OR max_bookings_per_week >= 1", name="weekly_limit"
+        ),
+        sa.CheckConstraint(
+            "(max_open_bookings_per_customer IS NULL OR max_open_bookings_per_customer >= 1)"
+            " AND (min_gap_minutes_per_customer IS NULL OR min_gap_minutes_per_customer >= 1)",
+            name="customer_limits",
+        ),
+        sa.CheckConstraint(
+            "reschedule_notice_minutes IS NULL OR reschedule_notice_minutes >= 0",
+            name="reschedule_notice",
+        ),
+        sa.CheckConstraint(
+            "confirmation_timeout_minutes BETWEEN 5 AND 43200", name="confirmation_timeout"
+        ),
+        sa.CheckConstraint("jsonb_typeof(questions) = 'array'", name="questions_array"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.Index("ix_services_provider_created", "provider_id", "created_at", "id"),
     )
@@ -169,7 +188,13 @@ class Service(Base):
     min_notice_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="60")
     booking_window_days: Mapped[int] = mapped_column(sa.Integer, server_default="60")
     max_bookings_per_day: Mapped[int | None] = mapped_column(sa.Integer)
+    max_bookings_per_week: Mapped[int | None] = mapped_column(sa.Integer)
+    max_open_bookings_per_customer: Mapped[int | None] = mapped_column(sa.Integer)
+    min_gap_minutes_per_customer: Mapped[int | None] = mapped_column(sa.Integer)
     cancellation_notice_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    reschedule_notice_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    requires_confirmation: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    confirmation_timeout_minutes: Mapped[int] = mapped_column(sa.Integer, server_default="1440")
     location: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     price_text: Mapped[str | None] = mapped_column(sa.Text)
     starts_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -179,6 +204,8 @@ class Service(Base):
     until: Mapped[date | None] = mapped_column(sa.Date)
     exdates: Mapped[list[date]] = mapped_column(ARRAY(sa.Date), server_default="{}")
     active: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true())
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    """The booking form's questions, as :class:`~calisera.providers.schemas.QuestionOut`."""
     archived_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     version: Mapped[int] = mapped_column(sa.Integer, server_default="1")
     created_at: Mapped[datetime] = mapped_column(
@@ -239,3 +266,31 @@ time_off = sa.Table(
 )
 
 outbox = outbox_table(metadata)
+processed_events = processed_events_table(metadata)
+"""Events the providers consumer handled (``account.deleted``)."""
+
+images = sa.Table(
+    "images",
+    metadata,
+    sa.Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("providers.providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("media_type", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("digest", sa.Text, nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.PrimaryKeyConstraint("provider_id", "kind"),
+    sa.CheckConstraint("kind IN ('photo', 'logo')", name="kind"),
+    sa.CheckConstraint(
+        "media_type IN ('image/png', 'image/jpeg', 'image/webp')", name="media_type"
+    ),
+)
+"""The uploaded photo and logo (:mod:`calisera.providers.images`)."""

@@ -34,6 +34,7 @@ from calisera.providers.models import (
     Service,
 )
 from calisera.providers.schemas import (
+    PROVIDER_FIELDS_NOT_NULL,
     ProviderCreate,
     ProviderPatch,
     PublicProfile,
@@ -94,6 +95,8 @@ async def create_provider(
         contact_phone=data.contact.phone if data.contact else None,
         accent_color=data.booking_page.accent_color if data.booking_page else None,
         welcome_text=data.booking_page.welcome_text if data.booking_page else None,
+        address=data.booking_page.address if data.booking_page else None,
+        policy_text=data.booking_page.policy_text if data.booking_page else None,
         shown_service_ids=[] if page and page.shown_service_ids == [] else None,
         owner_email=owner_email.lower(),
         owner_subject=owner_subject,
@@ -138,17 +141,7 @@ def _owner_only_changes(principal: Principal, patch: ProviderPatch) -> None:
         raise Forbidden("Only the platform admin may transfer a provider to another owner.")
 
 
-_REQUIRED_PROVIDER_FIELDS = (
-    "slug",
-    "name",
-    "timezone",
-    "owner_email",
-    "locale",
-    "suspended",
-    "listed",
-    "categories",
-    "languages",
-)
+_REQUIRED_PROVIDER_FIELDS = PROVIDER_FIELDS_NOT_NULL
 
 
 async def _check_shown_services(
@@ -214,12 +207,17 @@ async def update_provider(
     if "booking_page" in fields:
         page = patch.booking_page
         if page is None:
-            changes.update(accent_color=None, welcome_text=None, shown_service_ids=None)
+            changes.update(
+                accent_color=None,
+                welcome_text=None,
+                address=None,
+                policy_text=None,
+                shown_service_ids=None,
+            )
         else:
-            if "accent_color" in page.model_fields_set:
-                changes["accent_color"] = page.accent_color
-            if "welcome_text" in page.model_fields_set:
-                changes["welcome_text"] = page.welcome_text
+            for name in ("accent_color", "welcome_text", "address", "policy_text"):
+                if name in page.model_fields_set:
+                    changes[name] = getattr(page, name)
             if "shown_service_ids" in page.model_fields_set:
                 ids = page.shown_service_ids
                 if ids is not None:
@@ -245,7 +243,10 @@ async def delete_provider(
     """Remove a provider with its services and availability (platform admin only: the
     operator's ``Delete`` policy). Bookings live in the bookings service and stay; the
     ``provider.deleted`` event tells consumers. Owners cannot delete; they ask the
-    platform (or the admin suspends instead, which keeps everything)."""
+    platform (or the admin suspends instead, which keeps everything). Anyone else's
+    provider is a 404 (as everywhere), so only its owner learns it exists."""
+    if not principal.is_admin:
+        await managed_provider(session, provider_id, principal)
     principal.require_admin()
     await lock_provider(session, provider_id)  # orders this change with bookings
     p = await session.get(Provider, provider_id, with_for_update=True)

@@ -60,6 +60,8 @@ def public_profile_out(
         **_profile(p, settings),
         accent_color=p.accent_color,
         welcome_text=p.welcome_text,
+        address=p.address,
+        policy_text=p.policy_text,
         services=[public_service(s) for s in services],
     )
 
@@ -86,6 +88,8 @@ def provider_out(p: Provider, settings: Settings) -> ProviderOut:
         booking_page=BookingPageOut(
             accent_color=p.accent_color,
             welcome_text=p.welcome_text,
+            address=p.address,
+            policy_text=p.policy_text,
             shown_service_ids=list(p.shown_service_ids)
             if p.shown_service_ids is not None
             else None,

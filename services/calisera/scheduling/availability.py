@@ -1,9 +1,10 @@
 """Bookable slots of one service, and the check that a requested start is one of them.
 
-:func:`free_slots` lists what the listing service offers; :func:`check_bookable`
-validates what the bookings service is asked for. Both run the same code per
-provider-local day, so a start is bookable exactly when ``free_slots`` offers it with
-enough seats.
+:func:`free_slots` lists what the listing service offers;
+:func:`calisera.scheduling.reasons.explain` says why a start is not offered, and
+:func:`calisera.scheduling.reasons.check_bookable` (what the bookings service checks)
+refuses exactly what it explains. Both run the same plan per provider-local day, so a
+start is bookable exactly when ``free_slots`` offers it with enough seats.
 
 Rules (decisions a reader cannot see in the code):
 
@@ -34,6 +35,10 @@ Rules (decisions a reader cannot see in the code):
 - **Daily limit** (simple services): ``max_bookings_per_day`` counts the confirmed
   bookings of this service (busy intervals carrying its id) starting on the same
   provider-local date; at the limit, that date offers nothing.
+- **Weekly limit** (simple services): ``max_bookings_per_week`` counts the same way per
+  ISO week of provider-local dates (Monday to Sunday); at the limit, the whole week
+  offers nothing. The busy time given must then cover the whole week of each date.
+- **Suspension**: a suspended provider offers nothing.
 - **Range**: the requested dates are inclusive and read in the output zone; a slot is
   in range when its start instant is. Output datetimes carry the output zone's offset.
 - **Daylight-saving time** (see :mod:`calisera.scheduling.zones`): rules are wall
@@ -51,7 +56,7 @@ Rules (decisions a reader cannot see in the code):
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -89,6 +94,7 @@ REASONS = frozenset(
         "taken",
         "inactive",
         "daily_limit",
+        "weekly_limit",
     }
 )
 
@@ -102,6 +108,7 @@ _MESSAGES = {
     "taken": "That time is already taken.",
     "inactive": "The service is not bookable.",
     "daily_limit": "The service has reached its bookings limit for that day.",
+    "weekly_limit": "The service has reached its bookings limit for that week.",
 }
 
 
@@ -197,13 +204,17 @@ class _Plan:
                 self.seats_taken[m] = self.seats_taken.get(m, 0) + occ.seats_taken
 
         self.daily: dict[int, int] = {}
+        self.weekly: dict[int, int] = {}
         if service.kind == ServiceKind.SIMPLE:
             forbidden.extend((a - dur - after + 1, b + before) for a, b in self._busy_ranges())
-            if service.max_bookings_per_day is not None:
+            limited = (service.max_bookings_per_day, service.max_bookings_per_week)
+            if limited != (None, None):
                 for busy in query.busy:
                     if busy.service_id == service.id:
                         day, _ = local_day_and_minute(self.tz, to_minutes(busy.start))
                         self.daily[day] = self.daily.get(day, 0) + 1
+                        week = iso_week(day)
+                        self.weekly[week] = self.weekly.get(week, 0) + 1
         else:
             self._plan_group_conflicts()
         self.forbidden = _Forbidden(forbidden)
@@ -293,8 +304,18 @@ class _Plan:
         limit = self.service.max_bookings_per_day
         return limit is not None and self.daily.get(day, 0) >= limit
 
+    def at_weekly_limit(self, day: int) -> bool:
+        limit = self.service.max_bookings_per_week
+        return limit is not None and self.weekly.get(iso_week(day), 0) >= limit
+
     def occurrences(self, first_day: int, last_day: int) -> list[int]:
         return occurrence_starts(self.service, self.tz, first_day, last_day)
+
+
+def iso_week(day: int) -> int:
+    """The ISO week (Monday to Sunday) of day number ``day``, as a number that grows by
+    one a week (day 0, 1970-01-01, is a Thursday)."""
+    return (day + 3) // 7
 
 
 def _blocks(other: ServiceDefinition, service: ServiceDefinition) -> bool:
@@ -320,7 +341,7 @@ def _range_instants(query: AvailabilityQuery) -> tuple[int, int]:
 def free_slots(query: AvailabilityQuery) -> list[Slot]:
     """The bookable slots of ``query.service`` in the requested dates, sorted by start."""
     service = query.service
-    if not service.active or service.duration_minutes <= 0:
+    if query.schedule.suspended or not service.active or service.duration_minutes <= 0:
         return []
     lo, hi = _range_instants(query)
     earliest, latest = notice_bounds(query)
@@ -339,7 +360,7 @@ def free_slots(query: AvailabilityQuery) -> list[Slot]:
         if plan.step <= 0:
             return []
         for day in range(first_day, last_day + 1):
-            if not plan.at_daily_limit(day):
+            if not plan.at_daily_limit(day) and not plan.at_weekly_limit(day):
                 starts.extend(plan.forbidden.keep(plan.grid(day), lo, hi))
         seats = [service.capacity] * len(starts)
     else:
@@ -385,49 +406,3 @@ def _slots(starts: Sequence[int], seats: Sequence[int], dur: int, tz: ZoneInfo) 
                 )
             )
     return out
-
-
-def check_bookable(query: AvailabilityQuery, start: datetime, seats: int = 1) -> None:
-    """Raise :class:`NotBookable` unless ``start`` is a slot :func:`free_slots` offers
-    with at least ``seats`` seats left. Only the provider-local day of ``start`` is
-    computed: ``query``'s date range is ignored, its busy time and seats need only
-    cover that day (plus buffers)."""
-    if start.tzinfo is None or start.utcoffset() is None:
-        raise ValueError("start must be timezone-aware")
-    if seats < 1:
-        raise ValueError("seats must be at least 1")
-    service = query.service
-    if not service.active or service.duration_minutes <= 0:
-        raise NotBookable("inactive")
-    if start < query.now:
-        raise NotBookable("in_past")
-    earliest, latest = notice_bounds(query)
-    exact = start.timestamp()
-    if exact < earliest * 60:
-        raise NotBookable("too_soon")
-    if exact > latest * 60:
-        raise NotBookable("too_far")
-    t = to_minutes(start)
-    tz = zone(query.schedule.timezone)
-    day, _ = local_day_and_minute(tz, t)
-    plan = _Plan(query, day, day)
-    dur = plan.duration
-    if service.kind == ServiceKind.SIMPLE:
-        grid = plan.grid(day) if plan.step > 0 else []
-        i = bisect_left(grid, t)
-        if exact != t * 60 or i == len(grid) or grid[i] != t:
-            fits = any(a <= t and t + dur <= b for a, b in plan.hours.instant_intervals(day))
-            raise NotBookable("misaligned" if fits else "outside_availability")
-        if plan.at_daily_limit(day):
-            raise NotBookable("daily_limit")
-        if plan.forbidden.contains(t):
-            raise NotBookable("taken" if plan.booked(t) else "outside_availability")
-        left = service.capacity
-    else:
-        if exact != t * 60 or t not in plan.occurrences(day, day):
-            raise NotBookable("outside_availability")
-        if plan.occurrence_blocked(t):
-            raise NotBookable("taken")
-        left = service.capacity - plan.seats_taken.get(t, 0)
-    if left < seats:
-        raise NotBookable("full")

@@ -72,6 +72,7 @@ class ServiceDefinition:
     min_notice_minutes: int = 60
     booking_window_days: int = 60
     max_bookings_per_day: int | None = None
+    max_bookings_per_week: int | None = None
     starts_at: datetime | None = None  # event: aware instant
     recurrence: Recurrence | None = None  # class
     active: bool = True
@@ -79,12 +80,14 @@ class ServiceDefinition:
 
 @dataclass(frozen=True, slots=True)
 class ProviderSchedule:
-    """When the provider works: zone, weekly hours, date overrides, time off."""
+    """When the provider works: zone, weekly hours, date overrides, time off; a
+    suspended provider offers nothing."""
 
     timezone: str
     weekly: tuple[WeeklyRule, ...] = ()
     overrides: tuple[DateOverride, ...] = ()
     time_off: tuple[TimeOff, ...] = ()
+    suspended: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,15 +18,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 from calisera.core.auth import CurrentPrincipal, Principal
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import NotFound, ServiceUnavailable, Unauthorized
+from calisera.core.openapi import problem_responses
 from calisera.core.platform import Platform, ServiceSpec
 from calisera.core.tokens import TokenIssuer
 from calisera.users import accounts, sessions
+from calisera.users.abuse_limits import AbuseLimitsDep, TooManyAttempts
+from calisera.users.account_routes import router as account_router
+from calisera.users.passkey_routes import router as passkey_router
 from calisera.users.schemas import (
     LogoutRequest,
     Me,
@@ -61,7 +65,7 @@ def token_response(pair: sessions.TokenPair) -> JSONResponse:
     )
 
 
-@router.get("/.well-known/jwks.json")
+@router.get("/.well-known/jwks.json", responses=problem_responses(404))
 async def jwks(platform: PlatformDep) -> JSONResponse:
     """Public keys of the access-token signer, for services that verify tokens."""
     if platform.token_issuer is None:
@@ -71,13 +75,23 @@ async def jwks(platform: PlatformDep) -> JSONResponse:
     )
 
 
-@router.post("/auth/token", response_model=TokenResponse)
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    responses=problem_responses(sessions.InvalidGrant, TooManyAttempts),
+)
 async def token(
     grant: Annotated[RefreshGrant | SignInCodeGrant, Body(discriminator="grant_type")],
+    request: Request,
     session: SessionDep,
     platform: PlatformDep,
     principal: CurrentPrincipal,
+    abuse: AbuseLimitsDep,
 ) -> JSONResponse:
+    """Next token pair. Callers other than the platform's own BFF are counted per client
+    address (429 with ``Retry-After``)."""
+    if not principal.is_admin:
+        await abuse.token_from(request)
     issuer = issuer_of(platform)
     if isinstance(grant, SignInCodeGrant):
         if not principal.is_admin:
@@ -96,7 +110,7 @@ async def token(
     return token_response(rotation.tokens)
 
 
-@router.post("/auth/logout", status_code=204)
+@router.post("/auth/logout", status_code=204, responses=problem_responses(Unauthorized))
 async def logout(
     session: SessionDep, principal: CurrentPrincipal, body: LogoutRequest | None = None
 ) -> Response:
@@ -135,7 +149,9 @@ async def _account_id(session: SessionDep, principal: Principal) -> uuid.UUID:
     return account.id
 
 
-@router.get("/api/v1/users/me/sessions", response_model=SessionList)
+@router.get(
+    "/api/v1/users/me/sessions", response_model=SessionList, responses=problem_responses(404)
+)
 async def my_sessions(principal: CurrentPrincipal, session: SessionDep) -> SessionList:
     """The signed-in user's active sessions (devices), most recently used first."""
     async with session.begin():
@@ -174,5 +190,8 @@ async def revoke_my_session(
 
 
 spec = ServiceSpec(
-    name="users", routers=[router, sign_in_router], schema="users", lifespan=lifespan
+    name="users",
+    routers=[router, sign_in_router, passkey_router, account_router],
+    schema="users",
+    lifespan=lifespan,
 )

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import BYTEA, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from calisera.core.database import schema_metadata
+from calisera.core.outbox import outbox_table
 
 metadata = schema_metadata("users")
 
@@ -142,3 +143,51 @@ class OidcLogin(Base):
     return_to: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now())
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+class Passkey(Base):
+    """A WebAuthn credential of an account: several per account, each named by its
+    owner. Only the public key is stored; ``sign_count`` catches cloned authenticators."""
+
+    __tablename__ = "passkeys"
+    __table_args__ = (
+        sa.CheckConstraint("char_length(name) BETWEEN 1 AND 100", name="name_length"),
+        sa.CheckConstraint("sign_count >= 0", name="sign_count_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("users.accounts.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[bytes] = mapped_column(BYTEA, unique=True)
+    public_key: Mapped[bytes] = mapped_column(BYTEA)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger)
+    name: Mapped[str] = mapped_column(sa.Text)
+    transports: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now())
+    last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class WebauthnChallenge(Base):
+    """A challenge handed to a browser for one passkey ceremony: used once (taken with
+    ``DELETE ... RETURNING``), valid a few minutes, bound to the account registering."""
+
+    __tablename__ = "webauthn_challenges"
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('register', 'sign_in')", name="purpose_known"),
+        sa.CheckConstraint(
+            "(purpose = 'register') = (account_id IS NOT NULL)", name="register_has_account"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.Text)
+    challenge: Mapped[bytes] = mapped_column(BYTEA)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.accounts.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+
+
+outbox = outbox_table(metadata)
+"""The users service's transactional outbox (``account.deleted``)."""

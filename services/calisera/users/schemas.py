@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, EmailStr, Field
+
+from calisera.core.text import SingleLine
 
 
 class RefreshGrant(BaseModel):
@@ -75,3 +77,54 @@ class MagicLinkRequest(BaseModel):
 BFF_SESSION_PATH = "/bff/session"
 """Where a browser sign-in ends: the web BFF's route that redeems ``?code=`` for the
 session's tokens (server to server) and sets the session cookie."""
+
+
+PasskeyName = Annotated[str, SingleLine(100, min_length=1)]
+
+
+class PasskeyOptions(BaseModel):
+    """Start of a passkey ceremony: pass ``public_key`` to ``navigator.credentials``
+    (``create`` to register, ``get`` to sign in), then send the answer back with
+    ``challenge_id`` within 5 minutes. Each challenge works once."""
+
+    challenge_id: uuid.UUID
+    public_key: dict[str, Any] = Field(
+        description="PublicKeyCredentialCreationOptions or ...RequestOptions, as JSON "
+        "(binary fields base64url)."
+    )
+
+
+class PasskeyRegistration(BaseModel):
+    challenge_id: uuid.UUID
+    name: PasskeyName = Field(description="What the owner calls it, e.g. 'Phone'.")
+    credential: dict[str, Any] = Field(
+        description="The PublicKeyCredential from navigator.credentials.create, as JSON."
+    )
+
+
+class PasskeyRename(BaseModel):
+    name: PasskeyName
+
+
+class PasskeySignIn(BaseModel):
+    challenge_id: uuid.UUID
+    credential: dict[str, Any] = Field(
+        description="The PublicKeyCredential from navigator.credentials.get, as JSON."
+    )
+    return_to: str | None = Field(default=None, max_length=500)
+
+
+class PasskeySignedIn(BaseModel):
+    redirect_to: str = Field(description="Where the browser goes next: the web BFF.")
+
+
+class PasskeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    transports: list[str]
+
+
+class PasskeyList(BaseModel):
+    items: list[PasskeyOut]

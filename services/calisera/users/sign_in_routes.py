@@ -19,12 +19,22 @@ from fastapi.responses import RedirectResponse
 
 from calisera.core.dependencies import PlatformDep, SessionDep
 from calisera.core.errors import ServiceUnavailable
+from calisera.core.openapi import problem_responses
 from calisera.core.platform import Platform
 from calisera.core.settings import Settings
 from calisera.core.state import state_dependency
 from calisera.notifications.client import NotificationsClient
 from calisera.notifications.schemas import TransactionalEmail
 from calisera.users import accounts, magic_links, oidc, sessions
+from calisera.users.abuse_limits import (
+    AbuseLimits,
+    AbuseLimitsDep,
+    SignInAttempt,
+    TooManyAttempts,
+    client_address,
+    refusals_logged,
+)
+from calisera.users.export import ExportState
 from calisera.users.models import Account
 from calisera.users.schemas import (
     BFF_SESSION_PATH,
@@ -59,10 +69,19 @@ async def lifespan(platform: Platform) -> AsyncIterator[None]:
     if platform.hosts("notifications") or platform.settings.service_url("notifications"):
         mail = NotificationsClient(platform)
     platform.provide(SignInState(oidc.IdentityProviders(platform.settings.oidc_providers), mail))
+    abuse = platform.provide(AbuseLimits.from_settings(platform.settings))
+    exports = ExportState.reachable(platform)
+    if exports is not None:
+        platform.provide(exports)
     try:
         yield
     finally:
         platform.discard(SignInState)
+        platform.discard(AbuseLimits)
+        platform.discard(ExportState)
+        await abuse.aclose()
+        if exports is not None:
+            await exports.aclose()
         if mail is not None:
             await mail.aclose()
 
@@ -115,7 +134,11 @@ async def list_identity_providers(state: SignInStateDep) -> IdentityProviderList
     )
 
 
-@router.get("/auth/login/{idp}", status_code=302)
+LIMITED = problem_responses(TooManyAttempts)
+"""Every sign-in route counts attempts per client address (:mod:`.abuse_limits`)."""
+
+
+@router.get("/auth/login/{idp}", status_code=302, dependencies=[SignInAttempt], responses=LIMITED)
 async def login(
     idp: str,
     platform: PlatformDep,
@@ -146,7 +169,14 @@ async def login(
     return response
 
 
-@router.get("/auth/callback/{idp}", status_code=303)
+@router.get(
+    "/auth/callback/{idp}",
+    status_code=303,
+    dependencies=[SignInAttempt],
+    responses=problem_responses(
+        oidc.InvalidLoginState, oidc.IdentityProviderRefused, oidc.InvalidIdToken, TooManyAttempts
+    ),
+)
 async def callback(
     idp: str,
     request: Request,
@@ -160,22 +190,29 @@ async def callback(
 ) -> RedirectResponse:
     """Finish signing in: check state and browser, exchange the code, validate the ID
     token, link by verified e-mail, then hand the session to the web BFF."""
-    async with session.begin():
-        started = await oidc.consume_login(session, idp, state)
-    if error or not code:
-        raise oidc.IdentityProviderRefused(f"{idp}: {error or 'no code returned'}")
-    finished = await oidc.finish_login(
-        sign_in.idps,
-        idp,
-        started,
-        code=code,
-        binding=binding,
-        redirect_uri=_callback_url(platform.settings, idp),
-    )
-    async with session.begin():
-        account = await accounts.account_for_identity(session, finished.identity)
-        sign_in_code = await hand_off(session, account, request, method="oidc", idp=idp)
-    log.info("signed_in", method="oidc", idp=idp, account_id=str(account.id))
+    with refusals_logged("oidc", request, idp):
+        async with session.begin():
+            started = await oidc.consume_login(session, idp, state)
+        if error or not code:
+            raise oidc.IdentityProviderRefused(f"{idp}: {error or 'no code returned'}")
+        finished = await oidc.finish_login(
+            sign_in.idps,
+            idp,
+            started,
+            code=code,
+            binding=binding,
+            redirect_uri=_callback_url(platform.settings, idp),
+        )
+        async with session.begin():
+            account = await accounts.account_for_identity(session, finished.identity)
+            sign_in_code = await hand_off(session, account, request, method="oidc", idp=idp)
+        log.info(
+            "signed_in",
+            method="oidc",
+            idp=idp,
+            account_id=str(account.id),
+            client=client_address(request),
+        )
     response = bff_redirect(sign_in_code, finished.return_to)
     response.delete_cookie(LOGIN_COOKIE, path=f"/auth/callback/{idp}")
     return response
@@ -189,16 +226,29 @@ async def _send_link(client: NotificationsClient, email: TransactionalEmail) -> 
         log.warning("magic_link_not_sent", error=exc.detail)
 
 
-@router.post("/auth/magic-link", status_code=202)
+@router.post(
+    "/auth/magic-link",
+    status_code=202,
+    response_class=Response,
+    dependencies=[SignInAttempt],
+    responses={
+        202: {"description": "Accepted; the link is on its way if the address is known"},
+        **LIMITED,
+    },
+)
 async def request_magic_link(
     body: MagicLinkRequest,
     platform: PlatformDep,
     sign_in: SignInStateDep,
+    abuse: AbuseLimitsDep,
     session: SessionDep,
     background: BackgroundTasks,
     return_to: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    """Send a sign-in link to ``email``; 202 whether or not it has an account."""
+    """Send a sign-in link to ``email``; 202 whether or not it has an account. At most
+    a few links per address and window (429 with ``Retry-After`` beyond, for known and
+    unknown addresses alike: the limit reveals nothing)."""
+    await abuse.sign_in_for(body.email)
     client = sign_in.mail
     if client is None:
         raise ServiceUnavailable("E-mail cannot be sent from here (no notifications service).")
@@ -207,11 +257,16 @@ async def request_magic_link(
     address = accounts.normalise_email(body.email)
     email = magic_links.link_email(platform.settings.public_url, address, token)
     background.add_task(_send_link, client, email)
-    log.info("magic_link_requested")
+    log.info("magic_link_requested", email_key=abuse.email_key(address))
     return Response(status_code=202)
 
 
-@router.get(magic_links.CALLBACK_PATH, status_code=303)
+@router.get(
+    magic_links.CALLBACK_PATH,
+    status_code=303,
+    dependencies=[SignInAttempt],
+    responses=problem_responses(magic_links.InvalidMagicLink, TooManyAttempts),
+)
 async def follow_magic_link(
     request: Request,
     session: SessionDep,
@@ -219,10 +274,16 @@ async def follow_magic_link(
 ) -> RedirectResponse:
     """Following the link proves the address: sign in (creating the account the first
     time) and hand the session to the web BFF, which lands in the console."""
-    async with session.begin():
-        link = await magic_links.consume_link(session, token)
-    async with session.begin():
-        account = await accounts.account_for_verified_email(session, link.email)
-        code = await hand_off(session, account, request, method="magic_link", idp=None)
-    log.info("signed_in", method="magic_link", account_id=str(account.id))
+    with refusals_logged("magic_link", request):
+        async with session.begin():
+            link = await magic_links.consume_link(session, token)
+        async with session.begin():
+            account = await accounts.account_for_verified_email(session, link.email)
+            code = await hand_off(session, account, request, method="magic_link", idp=None)
+        log.info(
+            "signed_in",
+            method="magic_link",
+            account_id=str(account.id),
+            client=client_address(request),
+        )
     return bff_redirect(code, link.return_to)

@@ -49,7 +49,14 @@ from calisera.web.session_cookie import (
     set_session_cookie,
 )
 
-FORWARDED_SERVICES = ("providers", "bookings", "users", "notifications", "analytics")
+FORWARDED_SERVICES = (
+    "providers",
+    "bookings",
+    "users",
+    "notifications",
+    "analytics",
+    "integrations",
+)
 CSRF_HEADER = "X-Calisera-CSRF"
 REFRESH_MARGIN = timedelta(seconds=60)
 _PURPOSE = "bff-session-tokens"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,12 +29,24 @@ from calisera.core.clients import ServiceClient, raise_for_problem
 from calisera.core.errors import NotFound
 from calisera.core.platform import Platform
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
 # --- providers ---------------------------------------------------------------------
+
+
+class Question(Lenient):
+    """A booking question of a service (``questions`` of the public profile)."""
+
+    id: uuid.UUID
+    kind: str
+    label: str
+    required: bool = False
+    options: list[str] = Field(default_factory=list)
 
 
 class PublicService(Lenient):
@@ -48,7 +60,12 @@ class PublicService(Lenient):
     price_text: str | None = None
     starts_at: datetime | None = None
     recurrence: dict[str, Any] | None = None
+    booking_window_days: int = 60
+    cancellation_notice_minutes: int = 0
+    reschedule_notice_minutes: int | None = None
+    """None: the cancellation notice applies to moves too."""
     active: bool = True
+    questions: list[Question] = Field(default_factory=list)
 
     @property
     def location_text(self) -> str | None:
@@ -77,6 +94,10 @@ class PublicProvider(Lenient):
     suspended: bool = False
     accent_color: str | None = None
     welcome_text: str | None = None
+    address: str | None = None
+    policy_text: str | None = None
+    booking_url: str | None = None
+    contact: dict[str, Any] | None = None
     services: list[PublicService] = Field(default_factory=list)
     """Active services shown on the booking page (the providers service filters them)."""
 
@@ -150,6 +171,13 @@ class Availability(Lenient):
     slots: list[FreeSlot]
 
 
+class Explanation(Lenient):
+    """Why a time is (not) offered (``GET /api/v1/availability/explain``)."""
+
+    offered: bool
+    reason: str | None = None
+
+
 class ListingClient(ServiceClient):
     service = "listing"
 
@@ -173,6 +201,15 @@ class ListingClient(ServiceClient):
         raise_for_problem(response, service=self.service)
         return Availability.model_validate(response.json())
 
+    async def explain(self, service_id: uuid.UUID, start: datetime) -> Explanation:
+        response = await self.request(
+            "GET",
+            "/api/v1/availability/explain",
+            params={"service_id": str(service_id), "start": start.isoformat()},
+        )
+        raise_for_problem(response, service=self.service)
+        return Explanation.model_validate(response.json())
+
 
 # --- bookings ----------------------------------------------------------------------
 
@@ -182,6 +219,22 @@ class BookingCustomer(Lenient):
     email: str
     phone: str | None = None
     timezone: str | None = None
+
+
+class Answer(Lenient):
+    question_id: uuid.UUID
+    label: str
+    kind: str = "text"
+    value: str | bool | list[str] = ""
+
+    @property
+    def text(self) -> str:
+        """The answer as a person reads it."""
+        if isinstance(self.value, bool):
+            return "Yes" if self.value else "No"
+        if isinstance(self.value, list):
+            return ", ".join(self.value)
+        return self.value
 
 
 class Booking(Lenient):
@@ -196,7 +249,40 @@ class Booking(Lenient):
     seats: int = 1
     customer: BookingCustomer
     notes: str | None = None
+    answers: list[Answer] = Field(default_factory=list)
     manage_token: str | None = None
+    series_id: uuid.UUID | None = None
+
+
+class SkippedOccurrence(Lenient):
+    start: datetime
+    reason: str
+    detail: str = ""
+
+
+class Series(Lenient):
+    """A class series: its bookings by start (one manage token for them all)."""
+
+    id: uuid.UUID
+    bookings: list[Booking]
+    skipped: list[SkippedOccurrence] = Field(default_factory=list)
+    manage_token: str | None = None
+
+
+class WaitlistEntry(Lenient):
+    id: uuid.UUID
+    status: str
+    service_id: uuid.UUID
+    service_name: str | None = None
+    provider_id: uuid.UUID
+    start: datetime
+    end: datetime
+    seats: int = 1
+    customer: BookingCustomer
+    position: int | None = None
+    offer_expires_at: datetime | None = None
+    booking_id: uuid.UUID | None = None
+    token: str | None = None
 
 
 class BookingsClient(ServiceClient):
@@ -215,12 +301,47 @@ class BookingsClient(ServiceClient):
         :class:`IdempotencyInFlight` from the bookings service; it waits for the first to
         finish and then gets its answer (or, after ``in_flight_retries``, that problem).
         """
+        path = "/api/v1/bookings"
+        return Booking.model_validate(
+            await self._once(path, body, {}, idempotency_key, in_flight_retries)
+        )
+
+    async def create_series(
+        self, body: dict[str, Any], *, idempotency_key: str, in_flight_retries: int = 20
+    ) -> Series:
+        """Book a class series (``POST /api/v1/bookings/series``), as :meth:`create_booking`."""
+        path = "/api/v1/bookings/series"
+        return Series.model_validate(
+            await self._once(path, body, {}, idempotency_key, in_flight_retries)
+        )
+
+    async def claim_offer(
+        self,
+        entry_id: uuid.UUID,
+        token: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str,
+        in_flight_retries: int = 20,
+    ) -> Booking:
+        """Book the held seats; the same key and body always give the same booking (a
+        double submit waits for the first, as :meth:`create_booking` does)."""
+        path = f"/api/v1/waitlist/{entry_id}/claim"
+        answer = await self._once(path, body, _waitlist(token), idempotency_key, in_flight_retries)
+        return Booking.model_validate(answer["booking"])
+
+    async def _once(
+        self,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        idempotency_key: str,
+        in_flight_retries: int,
+    ) -> Any:
+        """POST with an Idempotency-Key, waiting out a first submit still in flight."""
         for attempt in range(in_flight_retries + 1):
             response = await self.request(
-                "POST",
-                "/api/v1/bookings",
-                json=body,
-                headers={"Idempotency-Key": idempotency_key},
+                "POST", path, json=body, headers={**headers, "Idempotency-Key": idempotency_key}
             )
             try:
                 raise_for_problem(response, service=self.service)
@@ -229,39 +350,42 @@ class BookingsClient(ServiceClient):
                     raise
                 await asyncio.sleep(0.1)
                 continue
-            return Booking.model_validate(response.json())
+            return response.json()
         raise AssertionError("unreachable")
 
-    async def get_booking(self, booking_id: uuid.UUID, manage_token: str) -> Booking:
-        response = await self.request(
-            "GET", f"/api/v1/bookings/{booking_id}", headers=_manage(manage_token)
-        )
+    async def _call(self, model: type[M], method: str, path: str, **kw: Any) -> M:
+        response = await self.request(method, path, **kw)
         raise_for_problem(response, service=self.service)
-        return Booking.model_validate(response.json())
+        return model.model_validate(response.json())
+
+    async def booking_series(self, booking_id: uuid.UUID, manage_token: str) -> Series:
+        path = f"/api/v1/bookings/{booking_id}/series"
+        return await self._call(Series, "GET", path, headers=_manage(manage_token))
+
+    async def get_booking(self, booking_id: uuid.UUID, manage_token: str) -> Booking:
+        path = f"/api/v1/bookings/{booking_id}"
+        return await self._call(Booking, "GET", path, headers=_manage(manage_token))
 
     async def cancel_booking(
-        self, booking_id: uuid.UUID, manage_token: str, reason: str | None
+        self,
+        booking_id: uuid.UUID,
+        manage_token: str,
+        reason: str | None,
+        *,
+        rest_of_series: bool = False,
     ) -> Booking:
-        response = await self.request(
-            "POST",
-            f"/api/v1/bookings/{booking_id}/cancel",
-            headers=_manage(manage_token),
-            json={"reason": reason} if reason else {},
-        )
-        raise_for_problem(response, service=self.service)
-        return Booking.model_validate(response.json())
+        body: dict[str, Any] = {"reason": reason} if reason else {}
+        if rest_of_series:
+            body["scope"] = "rest"
+        path = f"/api/v1/bookings/{booking_id}/cancel"
+        return await self._call(Booking, "POST", path, headers=_manage(manage_token), json=body)
 
     async def reschedule_booking(
         self, booking_id: uuid.UUID, manage_token: str, start: datetime
     ) -> Booking:
-        response = await self.request(
-            "POST",
-            f"/api/v1/bookings/{booking_id}/reschedule",
-            headers=_manage(manage_token),
-            json={"start": start.isoformat()},
-        )
-        raise_for_problem(response, service=self.service)
-        return Booking.model_validate(response.json())
+        path = f"/api/v1/bookings/{booking_id}/reschedule"
+        body = {"start": start.isoformat()}
+        return await self._call(Booking, "POST", path, headers=_manage(manage_token), json=body)
 
     async def booking_ics(self, booking_id: uuid.UUID, manage_token: str) -> bytes:
         response = await self.request(
@@ -269,6 +393,21 @@ class BookingsClient(ServiceClient):
         )
         raise_for_problem(response, service=self.service)
         return response.content
+
+    async def join_waitlist(self, body: dict[str, Any]) -> WaitlistEntry:
+        return await self._call(WaitlistEntry, "POST", "/api/v1/waitlist", json=body)
+
+    async def get_waitlist_entry(self, entry_id: uuid.UUID, token: str) -> WaitlistEntry:
+        path = f"/api/v1/waitlist/{entry_id}"
+        return await self._call(WaitlistEntry, "GET", path, headers=_waitlist(token))
+
+    async def leave_waitlist(self, entry_id: uuid.UUID, token: str) -> WaitlistEntry:
+        path = f"/api/v1/waitlist/{entry_id}/leave"
+        return await self._call(WaitlistEntry, "POST", path, headers=_waitlist(token))
+
+
+def _waitlist(token: str) -> dict[str, str]:
+    return {"X-Waitlist-Token": token}
 
 
 def _manage(token: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from calisera.core.dependencies import SessionDep
 from calisera.core.errors import Conflict, InvalidInput
 from calisera.web import views
+from calisera.web.clients import Answer
 from calisera.web.console_session import (
     ApiDep,
     ConsoleApi,
@@ -32,6 +33,9 @@ VIEWS = {"today": "Today", "upcoming": "Upcoming", "past": "Past"}
 HORIZON = timedelta(days=60)
 SLOT_DAYS = 7
 STATUS_TEXT = {
+    "pending": "Awaiting your confirmation",
+    "declined": "Declined",
+    "expired": "Expired (not answered in time)",
     "confirmed": "Confirmed",
     "cancelled": "Cancelled",
     "completed": "Completed",
@@ -49,6 +53,15 @@ def _window(view: str, zone: str, now: datetime) -> tuple[datetime, datetime]:
     return now, now + HORIZON
 
 
+def _moment(value: str | None, zone: str) -> str | None:
+    """``Tuesday, 1 December 2026, 09:30 (New York)``."""
+    if not value:
+        return None
+    at = datetime.fromisoformat(value)
+    day = views.day_text(views.local(at, zone).date())
+    return f"{day}, {views.time_text(at, zone)} ({views.zone_label(zone)})"
+
+
 def _shown(booking: dict[str, Any], zone: str) -> dict[str, Any]:
     start = datetime.fromisoformat(booking["start"])
     end = datetime.fromisoformat(booking["end"])
@@ -59,6 +72,8 @@ def _shown(booking: dict[str, Any], zone: str) -> dict[str, Any]:
         "time": views.time_text(start, zone),
         "when": views.when_text(start, end, zone),
         "status_text": STATUS_TEXT.get(booking["status"], booking["status"]),
+        "expires_text": _moment(booking.get("expires_at"), zone),
+        "answers": [Answer.model_validate(a) for a in booking.get("answers") or []],
     }
 
 
@@ -188,6 +203,35 @@ async def booking_detail(api: ApiDep, clients: WebClientsDep, booking_id: str) -
     return await _detail(api, clients, provider, booking, {})
 
 
+async def _waitlist(
+    api: ConsoleApi, provider_id: str, booking: dict[str, Any], zone: str
+) -> list[dict[str, Any]]:
+    """Who waits for the booking's occurrence (events and classes), in line:
+    ``GET /api/v1/providers/{id}/waitlist`` (served by the bookings service)."""
+    if booking.get("service_kind") == "simple":
+        return []
+    params = {
+        "service_id": booking["service_id"],
+        "start": booking["start"],
+        "status": ["waiting", "offered"],
+        "limit": 50,
+    }
+    response = await api.call("GET", "providers", f"/{provider_id}/waitlist", params=params)
+    return [
+        {**entry, "offer_text": _moment(entry.get("offer_expires_at"), zone)}
+        for entry in response.json()["items"]
+    ]
+
+
+async def _series(api: ConsoleApi, booking: dict[str, Any], zone: str) -> list[dict[str, Any]]:
+    """The classes of the booking's series by start (``GET /api/v1/bookings/{id}/series``),
+    each with its time in the provider's zone; none for a booking of no series."""
+    if not booking.get("series_id"):
+        return []
+    series = await api.get("bookings", f"/{booking['id']}/series")
+    return [_shown(b, zone) for b in series["bookings"]]
+
+
 async def _detail(
     api: ConsoleApi,
     clients: WebClientsDep,
@@ -198,6 +242,8 @@ async def _detail(
 ) -> Response:
     zone = provider["timezone"]
     history = await api.get("bookings", f"/{booking['id']}/history")
+    waitlist = await _waitlist(api, provider["id"], booking, zone)
+    series = await _series(api, booking, zone)
     slots: list[dict[str, str]] = []
     first = day or views.today_in(zone, datetime.now(UTC))
     if booking["status"] == "confirmed":
@@ -216,6 +262,9 @@ async def _detail(
         booking=_shown(booking, zone),
         history=history["items"] if isinstance(history, dict) and "items" in history else [],
         slots=slots,
+        waitlist=waitlist,
+        series=series,
+        rest=[b for b in series if b["status"] == "confirmed" and b["start"] >= booking["start"]],
         day=first.isoformat(),
         errors=errors,
         status_code=422 if errors else 200,
@@ -229,7 +278,8 @@ async def _act(
     action: str,
     body: dict[str, Any],
 ) -> Response:
-    """Complete, no-show, cancel or reschedule; a repeat of a done action is harmless."""
+    """Confirm, decline, complete, no-show, cancel or reschedule; a repeat of a done
+    action is harmless."""
     provider = await api.my_provider()
     booking = await _booking(api, booking_id)
     try:
@@ -249,11 +299,31 @@ async def no_show(api: ApiDep, clients: WebClientsDep, booking_id: str) -> Respo
     return await _act(api, clients, booking_id, "no-show", {})
 
 
-@router.post("/console/bookings/{booking_id}/cancel")
-async def cancel(
+@router.post("/console/bookings/{booking_id}/confirm")
+async def confirm(api: ApiDep, clients: WebClientsDep, booking_id: str) -> Response:
+    return await _act(api, clients, booking_id, "confirm", {})
+
+
+@router.post("/console/bookings/{booking_id}/decline")
+async def decline(
     api: ApiDep, clients: WebClientsDep, booking_id: str, reason: Annotated[str, Form()] = ""
 ) -> Response:
     body = {"reason": reason.strip()} if reason.strip() else {}
+    return await _act(api, clients, booking_id, "decline", body)
+
+
+@router.post("/console/bookings/{booking_id}/cancel")
+async def cancel(
+    api: ApiDep,
+    clients: WebClientsDep,
+    booking_id: str,
+    reason: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "",
+) -> Response:
+    """Cancel the booking; ``scope=rest``: with every later class of its series."""
+    body: dict[str, Any] = {"reason": reason.strip()} if reason.strip() else {}
+    if scope == "rest":
+        body["scope"] = "rest"
     return await _act(api, clients, booking_id, "cancel", body)
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from calisera.core.dependencies import SessionDep
 from calisera.core.errors import Conflict, InvalidInput
-from calisera.web import service_form
+from calisera.web import question_form, service_form
 from calisera.web.console_session import (
     ApiDep,
     claim_nonce,
@@ -64,6 +64,9 @@ def _form(
         kinds=service_form.KINDS,
         values=values,
         errors=errors,
+        question_rows=question_form.shown_rows(values),
+        questions_invalid=any(k.startswith("questions") for k in errors),
+        question_kinds=list(question_form.KINDS.items()),
         nonce=new_nonce(),
         status_code=422 if errors else 200,
     )
@@ -87,7 +90,7 @@ async def save_service(
     except service_form.FormErrors as exc:
         return _form(provider, service, kind, form, exc.errors)
     except (InvalidInput, Conflict) as exc:
-        errors = {service_form.api_field(k): v for k, v in field_errors(exc).items()}
+        errors = {service_form.api_field(k, form): v for k, v in field_errors(exc).items()}
         return _form(provider, service, kind, form, errors)
     return saved
 

@@ -140,6 +140,8 @@ class ConsoleApi:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         client = self.state.services.get(service)
         if client is None:
@@ -147,8 +149,15 @@ class ConsoleApi:
         headers = {"Authorization": f"Bearer {self.token}"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if content_type:
+            headers["Content-Type"] = content_type
         response = await client.request(
-            method, f"/api/v1/{service}{path}", json=json, params=params, headers=headers
+            method,
+            f"/api/v1/{service}{path}",
+            json=json,
+            content=content,
+            params=params,
+            headers=headers,
         )
         if response.status_code == 401:
             raise SignInRequired

@@ -3,8 +3,6 @@ a first service, weekly hours, and the share screen."""
 
 from __future__ import annotations
 
-import functools
-import zoneinfo
 from typing import Any
 
 from fastapi import Request
@@ -12,7 +10,7 @@ from fastapi.responses import Response
 
 from calisera.core.dependencies import SessionDep
 from calisera.core.errors import Conflict, InvalidInput
-from calisera.web import hours_form, service_form
+from calisera.web import hours_form, service_form, views
 from calisera.web.console_session import (
     ApiDep,
     OnboardingRequired,
@@ -28,14 +26,7 @@ router = console_router()
 STEPS = ("Your page", "First service", "Hours", "Share")
 
 
-@functools.cache
-def time_zones() -> list[str]:
-    """IANA zones people pick from (no ``posix/``, ``Etc/`` or legacy aliases)."""
-    zones = zoneinfo.available_timezones()
-    picked = (
-        z for z in zones if "/" in z and z.split("/")[0] not in ("Etc", "SystemV", "US", "posix")
-    )
-    return sorted({*picked, "UTC"})
+time_zones = views.zone_choices
 
 
 def _step(template: str, step: int, **context: Any) -> Response:

@@ -1,10 +1,13 @@
 """Console: share the booking page (its URL, the Web Share API where the phone has it,
-and its QR code as SVG or PNG from the providers API)."""
+its QR code as SVG or PNG from the providers API, and the snippet that embeds it in the
+provider's own site, :mod:`calisera.web.embed_pages`)."""
 
 from __future__ import annotations
 
 from fastapi.responses import Response
 
+from calisera.core.dependencies import PlatformDep
+from calisera.web import embed_pages
 from calisera.web.console_session import ApiDep, console_router, render
 
 router = console_router()
@@ -12,9 +15,12 @@ _MEDIA = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 @router.get("/console/share")
-async def share(api: ApiDep) -> Response:
+async def share(platform: PlatformDep, api: ApiDep) -> Response:
     provider = await api.my_provider()
-    return render("console/share.html", title="Share", nav="share", provider=provider)
+    embed = embed_pages.snippet(platform.settings.public_url, provider["slug"], provider["name"])
+    return render(
+        "console/share.html", title="Share", nav="share", provider=provider, embed_snippet=embed
+    )
 
 
 @router.get("/console/share/qr.{fmt}")

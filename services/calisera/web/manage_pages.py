@@ -1,4 +1,6 @@
-"""The manage screens of one booking: confirmation, add to calendar, cancel, reschedule.
+"""The manage screens of one booking: confirmation, add to calendar, cancel, reschedule;
+for a booking of a class series also the series' other classes, each cancellable, and
+"cancel this and every later class" (one manage token manages the series).
 
 Every route here is reached with the manage token in the booking's cookie
 (:mod:`calisera.web.manage_token`); an address that still carries ``?token=`` is a
@@ -8,6 +10,8 @@ valid token the booking does not exist (404 page).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Form, Query, Request
@@ -17,7 +21,9 @@ from calisera.bookings.client import CHANGE_REFUSED, SlotUnavailable
 from calisera.core.errors import InvalidInput, NotFound
 from calisera.web import manage_token, views
 from calisera.web.booking_pages import render_picker
-from calisera.web.clients import Booking, PublicProvider, PublicService
+from calisera.web.calendar_links import CalendarEvent, google_link, outlook_link
+from calisera.web.change_windows import change_windows
+from calisera.web.clients import Booking, PublicProvider, PublicService, Series
 from calisera.web.pages import (
     WebClients,
     WebClientsDep,
@@ -66,6 +72,45 @@ def service_of(provider: PublicProvider, booking: Booking) -> PublicService | No
     return next((s for s in provider.services if s.id == booking.service_id), None)
 
 
+@dataclass(frozen=True)
+class SeriesClass:
+    """One class of the customer's series, as the manage page lists it."""
+
+    booking: Booking
+    when: str
+    can_cancel: bool
+    is_this: bool
+
+
+def series_classes(
+    series: Series | None,
+    this: Booking,
+    service: PublicService | None,
+    zone: str,
+    now: datetime,
+) -> list[SeriesClass]:
+    if series is None:
+        return []
+    out = []
+    for member in series.bookings:
+        windows = change_windows(member, service, zone, now)
+        out.append(
+            SeriesClass(
+                booking=member,
+                when=views.when_text(member.start, member.end, zone),
+                can_cancel=member.status == "confirmed" and (windows is None or windows.can_cancel),
+                is_this=member.id == this.id,
+            )
+        )
+    return out
+
+
+async def series_of(clients: WebClients, booking: Booking, held: str) -> Series | None:
+    if booking.series_id is None:
+        return None
+    return await clients.bookings.booking_series(booking.id, held)
+
+
 def render_manage(
     provider: PublicProvider,
     booking: Booking,
@@ -75,10 +120,21 @@ def render_manage(
     done: str | None = None,
     message: str | None = None,
     status_code: int = 200,
+    series: Series | None = None,
+    skipped: int = 0,
 ) -> Response:
     zone = views.customer_zone(tz or booking.customer.timezone, provider.timezone)
     service = service_of(provider, booking)
+    classes = series_classes(series, booking, service, zone, datetime.now(UTC))
     base = manage_token.manage_path(provider.slug, booking.id)
+    service_name = booking.service_name or (service.name if service else "Booking")
+    event = CalendarEvent(
+        title=f"{service_name} · {provider.name}",
+        start=booking.start,
+        end=booking.end,
+        details=f"Booked with {provider.name}: {provider.booking_url or ''}".rstrip(": "),
+        location=(service.location_text if service else None) or "",
+    )
     return views.render(
         "manage.html",
         status_code=status_code,
@@ -87,7 +143,9 @@ def render_manage(
             zone,
             booking=booking,
             service=service,
-            service_name=booking.service_name or (service.name if service else "Booking"),
+            service_name=service_name,
+            google_url=google_link(event),
+            outlook_url=outlook_link(event),
             when=views.when_text(booking.start, booking.end, zone),
             just_booked=booked == "1",
             done=done,
@@ -95,7 +153,11 @@ def render_manage(
             manage_url=base,
             ics_url=f"{base}/booking.ics",
             reschedule_url=f"{base}/reschedule" + views.query(tz=zone),
+            windows=change_windows(booking, service, zone, datetime.now(UTC)),
             tz=zone,
+            series_classes=classes,
+            rest=[c for c in classes if c.can_cancel and c.booking.start >= booking.start],
+            skipped=skipped,
         ),
     )
 
@@ -110,12 +172,22 @@ async def manage_page(
     tz: str | None = None,
     booked: str | None = None,
     done: str | None = None,
+    skipped: int = 0,
 ) -> Response:
     provider = await load_provider(clients, slug)
     if token is not None:
         return await landing(request, clients, provider, booking_id, token)
-    booking, _ = await held_booking(request, clients, provider, booking_id)
-    return render_manage(provider, booking, tz=tz, booked=booked, done=done)
+    booking, held = await held_booking(request, clients, provider, booking_id)
+    series = await series_of(clients, booking, held)
+    return render_manage(
+        provider,
+        booking,
+        tz=tz,
+        booked=booked,
+        done=done,
+        series=series,
+        skipped=max(0, min(skipped, 52)),
+    )
 
 
 @router.get(MANAGE + "/booking.ics")
@@ -151,17 +223,38 @@ async def cancel(
     booking_id: str,
     tz: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
+    occurrence: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "",
 ) -> Response:
+    """Cancel the booking, or (a series) another class of it, ``occurrence``, which the
+    series' one manage token also manages; ``scope=rest``: with every later class."""
     provider = await load_provider(clients, slug)
     booking, held = await held_booking(request, clients, provider, booking_id)
+    target = booking
+    if occurrence and occurrence != str(booking.id):
+        target = await load_booking(clients, provider, occurrence, held)
+        if target.series_id is None or target.series_id != booking.series_id:
+            raise NotFound("not a class of this series")
     try:
-        await clients.bookings.cancel_booking(booking.id, held, reason.strip()[:2000] or None)
+        await clients.bookings.cancel_booking(
+            target.id, held, reason.strip()[:2000] or None, rest_of_series=scope == "rest"
+        )
     except CHANGE_REFUSED as exc:
-        return render_manage(provider, booking, tz=tz, message=exc.detail, status_code=409)
+        series = await series_of(clients, booking, held)
+        return render_manage(
+            provider, booking, tz=tz, message=exc.detail, status_code=409, series=series
+        )
     return redirect(
         manage_token.manage_path(provider.slug, booking.id)
-        + views.query(tz=tz or None, done="cancelled")
+        + views.query(tz=tz or None, done=_cancelled(scope == "rest", target is not booking))
     )
+
+
+def _cancelled(rest: bool, another: bool) -> str:
+    """What the page says after a cancellation: of the booking, another class, several."""
+    if rest:
+        return "classes-cancelled"
+    return "class-cancelled" if another else "cancelled"
 
 
 @router.get(MANAGE + "/reschedule")
@@ -173,6 +266,8 @@ async def reschedule_page(
     token: str | None = None,
     tz: str | None = None,
     start_from: Annotated[str | None, Query(alias="from")] = None,
+    day: str | None = None,
+    month: str | None = None,
 ) -> Response:
     provider = await load_provider(clients, slug)
     if token is not None:
@@ -186,7 +281,8 @@ async def reschedule_page(
         provider,
         service,
         tz=tz or booking.customer.timezone,
-        start_from=start_from,
+        start_from=day or start_from,
+        month=month,
         reschedule=booking,
     )
 

@@ -142,9 +142,15 @@ def parse_instant(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def page_context(provider: PublicProvider, zone: str, **more: Any) -> dict[str, Any]:
+def page_context(
+    provider: PublicProvider, zone: str, *, embed: bool = False, **more: Any
+) -> dict[str, Any]:
+    """What every booking page's template gets; ``embed`` pages (inside another site's
+    iframe, :mod:`calisera.web.embed_pages`) link to each other under ``/p/{slug}/embed``."""
     return {
         "provider": provider,
+        "embed": embed,
+        "page_base": f"/p/{provider.slug}/embed" if embed else f"/p/{provider.slug}",
         "zone": zone,
         "zone_label": views.zone_label(zone),
         "provider_zone_label": views.zone_label(provider.timezone),

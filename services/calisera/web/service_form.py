@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from calisera.web import question_form
+
 KINDS = {
     "simple": "Appointment (one customer at a time, any free time)",
     "event": "Event (one date, several seats)",
@@ -27,8 +29,23 @@ NUMBERS = (
     "min_notice_minutes",
     "booking_window_days",
     "max_bookings_per_day",
+    "max_bookings_per_week",
+    "max_open_bookings_per_customer",
+    "min_gap_minutes_per_customer",
     "cancellation_notice_minutes",
+    "reschedule_notice_minutes",
 )
+CLEARABLE = frozenset(
+    {
+        "max_bookings_per_day",
+        "max_bookings_per_week",
+        "max_open_bookings_per_customer",
+        "min_gap_minutes_per_customer",
+        "reschedule_notice_minutes",
+        "slot_interval_minutes",
+    }
+)
+"""Numbers whose empty field means "none" (``null`` on edit), not the API's default."""
 SIMPLE_NUMBERS = ("slot_interval_minutes", "buffer_before_minutes", "buffer_after_minutes")
 TEXTS = ("name", "description", "price_text")
 LOCATION_DETAIL = {"in_person": "address", "online": "url", "phone": "phone"}
@@ -44,9 +61,10 @@ class FormErrors(Exception):
         self.errors = errors
 
 
-def api_field(field: str) -> str:
-    """The form field an API error names (``location.online.url`` -> ``location.url``)."""
-    return _VARIANT.sub("location.", field)
+def api_field(field: str, form: Mapping[str, str]) -> str:
+    """The form field an API error names (``location.online.url`` -> ``location.url``,
+    ``questions[k]`` -> the row it came from)."""
+    return question_form.form_field(_VARIANT.sub("location.", field), form)
 
 
 def to_body(form: Mapping[str, str], kind: str, timezone: str, *, creating: bool) -> dict[str, Any]:
@@ -64,7 +82,7 @@ def to_body(form: Mapping[str, str], kind: str, timezone: str, *, creating: bool
     for name in numbers:
         raw = form.get(name, "").strip()
         if not raw:
-            if not creating and name in ("max_bookings_per_day", "slot_interval_minutes"):
+            if not creating and name in CLEARABLE:
                 body[name] = None
             continue
         try:
@@ -78,6 +96,11 @@ def to_body(form: Mapping[str, str], kind: str, timezone: str, *, creating: bool
         body["starts_at"] = _local_to_aware(form.get("starts_at", ""), timezone, errors)
     if kind == "class":
         body["recurrence"] = _recurrence(form, errors)
+    questions = question_form.to_questions(form)
+    # on edit an empty list removes the last question; a form without the rows (not
+    # this console's) leaves the questions as they are
+    if questions or (not creating and question_form.has_rows(form)):
+        body["questions"] = questions
     if errors:
         raise FormErrors(errors)
     return body
@@ -141,7 +164,7 @@ def to_values(service: Mapping[str, Any], timezone: str) -> dict[str, str]:
         value = recurrence.get(key) or ""
         values[f"recurrence.{key}"] = value[:5] if key == "start_time" else value
     values["recurrence.exdates"] = ", ".join(recurrence.get("exdates") or [])
-    return values
+    return values | question_form.to_values(service.get("questions") or [])
 
 
 def defaults(kind: str) -> dict[str, str]:
@@ -150,4 +173,4 @@ def defaults(kind: str) -> dict[str, str]:
     if kind == "class":
         values["recurrence.rrule"] = "FREQ=WEEKLY;BYDAY=TU,TH"
         values["recurrence.start_time"] = "18:00"
-    return values
+    return values | question_form.blank_rows(0)

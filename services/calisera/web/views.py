@@ -12,7 +12,7 @@ import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,11 +24,6 @@ from calisera.web.clients import FreeSlot
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
-
-WEEK_DAYS = 7
-EVENT_HORIZON_DAYS = 61
-"""An event has one occurrence, possibly weeks away: its page looks that far ahead (the
-listing API allows ranges up to 62 days)."""
 
 _ACCENT = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_ACCENT = "#0f766e"
@@ -74,6 +69,17 @@ def unavailable_page() -> HTMLResponse:
 @functools.cache
 def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+@functools.cache
+def zone_choices() -> list[str]:
+    """IANA zones people pick from (no ``posix/``, ``Etc/`` or legacy aliases)."""
+    picked = (
+        z
+        for z in _known_zones()
+        if "/" in z and z.split("/")[0] not in ("Etc", "SystemV", "US", "posix")
+    )
+    return sorted({*picked, "UTC"})
 
 
 def customer_zone(requested: str | None, fallback: str) -> str:
@@ -162,27 +168,6 @@ def group_by_day(slots: Iterable[FreeSlot], zone: str) -> list[DayView]:
             )
         )
     return [DayView(day, day_text(day), tuple(views)) for day, views in days.items()]
-
-
-@dataclass(frozen=True)
-class Week:
-    """The range of dates a picker page shows, and where its arrows lead."""
-
-    first: date
-    last: date
-    previous: date | None
-    following: date | None
-
-
-def week_from(requested: date | None, today: date, kind: str) -> Week:
-    if kind == "event":
-        return Week(today, today + timedelta(days=EVENT_HORIZON_DAYS), None, None)
-    first = max(requested or today, today)
-    last = first + timedelta(days=WEEK_DAYS - 1)
-    previous = first - timedelta(days=WEEK_DAYS) if first > today else None
-    if previous is not None and previous < today:
-        previous = today
-    return Week(first, last, previous, last + timedelta(days=1))
 
 
 def query(**params: object) -> str:

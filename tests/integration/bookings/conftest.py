@@ -87,7 +87,7 @@ class Providers:
         if kind == "event":
             assert starts_at is not None
             body["starts_at"] = starts_at.isoformat()
-        if kind == "class":  # meets daily at 18:00 UTC
+        if kind == "class" and "recurrence" not in fields:  # meets daily at 18:00 UTC
             body["recurrence"] = {
                 "rrule": "FREQ=DAILY",
                 "start_time": "18:00",
@@ -103,6 +103,23 @@ class Providers:
         )
         assert r.status_code == 200, r.text
         return ScheduleConfig.model_validate(r.json())
+
+
+class FixedSchedule:
+    """The providers service as a booking sees it, without the in-process client (for
+    writers on their own connections, as other replicas would be)."""
+
+    def __init__(self, config: ScheduleConfig):
+        self.config = config
+
+    async def schedule_config(self, service_id: uuid.UUID) -> ScheduleConfig:
+        return self.config
+
+    async def provider_of(self, service_id: uuid.UUID) -> uuid.UUID:
+        return self.config.provider_id
+
+    async def get_provider(self, provider_id: uuid.UUID) -> dict[str, Any]:
+        return {}
 
 
 @pytest.fixture

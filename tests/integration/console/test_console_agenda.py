@@ -115,3 +115,135 @@ async def test_booking_without_a_name_shows_the_error_next_to_the_name(sign_in):
     _, r = await _book(browser, name="")
     assert r.status_code == 422
     assert 'id="f-customer-name-error"' in r.text
+
+
+async def test_a_request_is_confirmed_and_another_declined_from_the_console(
+    sign_in, client, admin_headers
+):
+    browser = await sign_in("nora@example.com")
+    provider = await onboard(browser)
+    services = await client.get(
+        f"/api/v1/providers/{provider['id']}/services", headers=admin_headers
+    )
+    [service] = services.json()["items"]
+    r = await client.patch(
+        f"/api/v1/providers/{provider['id']}/services/{service['id']}",
+        json={"requires_confirmation": True},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    await _book(browser, name="First", pick=4)
+    await _book(browser, name="Second", pick=8)
+    by_name = {b["customer"]["name"]: b for b in await _provider_bookings(browser, provider)}
+    assert {b["status"] for b in by_name.values()} == {"pending"}
+    detail = await browser.get(f"/console/bookings/{by_name['First']['id']}")
+    assert "Awaiting your confirmation" in detail.text and "Confirm request" in detail.text
+    assert (
+        await browser.post(f"/console/bookings/{by_name['First']['id']}/confirm")
+    ).status_code == 303
+    declined = await browser.post(
+        f"/console/bookings/{by_name['Second']['id']}/decline", {"reason": "Fully booked"}
+    )
+    assert declined.status_code == 303
+    by_name = {b["customer"]["name"]: b for b in await _provider_bookings(browser, provider)}
+    assert by_name["First"]["status"] == "confirmed"
+    assert by_name["Second"]["status"] == "declined"
+    again = await browser.post(f"/console/bookings/{by_name['Second']['id']}/confirm")
+    assert again.status_code == 422 and "cannot be confirmed" in again.text
+
+
+async def test_an_occurrences_booking_shows_who_waits_for_it(sign_in, client, admin_headers):
+    browser = await sign_in("nora@example.com")
+    provider = await onboard(browser)
+    starts_at = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    )
+    r = await client.post(
+        f"/api/v1/providers/{provider['id']}/services",
+        json={
+            "name": "Workshop",
+            "kind": "event",
+            "duration_minutes": 60,
+            "capacity": 1,
+            "starts_at": starts_at.isoformat(),
+        },
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    event = r.json()
+    seated = await client.post(
+        "/api/v1/bookings",
+        json={
+            "service_id": event["id"],
+            "start": starts_at.isoformat(),
+            "customer": {"name": "Seated", "email": "seated@example.com"},
+        },
+    )
+    assert seated.status_code == 201, seated.text
+    for name in ("Wanda", "Xavier"):
+        r = await client.post(
+            "/api/v1/waitlist",
+            json={
+                "service_id": event["id"],
+                "start": starts_at.isoformat(),
+                "customer": {"name": name, "email": f"{name.lower()}@example.com"},
+            },
+        )
+        assert r.status_code == 201, r.text
+    detail = await browser.get(f"/console/bookings/{seated.json()['id']}")
+    assert detail.status_code == 200, detail.text
+    assert "Waitlist of this time (2)" in detail.text
+    assert detail.text.index("Wanda") < detail.text.index("Xavier")
+    cancelled = await browser.post(f"/console/bookings/{seated.json()['id']}/cancel", {})
+    assert cancelled.status_code == 303
+    detail = await browser.get(f"/console/bookings/{seated.json()['id']}")
+    assert "Wanda &lt;wanda@example.com&gt;: offered a seat until" in detail.text
+
+
+async def test_a_class_series_is_listed_and_its_rest_cancelled_from_the_console(
+    sign_in, client, admin_headers
+):
+    browser = await sign_in("nora@example.com")
+    provider = await onboard(browser)
+    first = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=17, minute=0, second=0, microsecond=0
+    )
+    r = await client.post(
+        f"/api/v1/providers/{provider['id']}/services",
+        json={
+            "name": "Pottery",
+            "kind": "class",
+            "duration_minutes": 60,
+            "capacity": 4,
+            "recurrence": {"rrule": "FREQ=WEEKLY", "start_time": "17:00",
+                           "starts_on": first.date().isoformat()},
+        },
+        headers=admin_headers,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    # the onboarding's provider zone: the class meets at 17:00 there; take its first start
+    listed = await client.get(
+        "/api/v1/availability",
+        params={"service_id": r.json()["id"], "start": first.date().isoformat(),
+                "end": first.date().isoformat()},
+    )  # fmt: skip
+    [slot] = listed.json()["slots"]
+    series = await client.post(
+        "/api/v1/bookings/series",
+        json={
+            "service_id": r.json()["id"],
+            "start": slot["start"],
+            "weeks": 3,
+            "customer": {"name": "Potter", "email": "potter@example.com"},
+        },
+    )
+    assert series.status_code == 201, series.text
+    first_id = series.json()["bookings"][0]["id"]
+    detail = await browser.get(f"/console/bookings/{first_id}")
+    assert detail.status_code == 200, detail.text
+    assert "Class series (3 classes)" in detail.text
+    assert "Cancel this and every later class (3)" in detail.text
+    cancelled = await browser.post(f"/console/bookings/{first_id}/cancel", {"scope": "rest"})
+    assert cancelled.status_code == 303, cancelled.text
+    statuses = await client.get(f"/api/v1/bookings/{first_id}/series", headers=admin_headers)
+    assert [b["status"] for b in statuses.json()["bookings"]] == ["cancelled"] * 3

@@ -109,3 +109,62 @@ async def test_a_service_is_edited_then_archived(sign_in):
     assert (await _services(browser, provider))["Long haircut"]["active"] is False
     listed = await browser.get("/console/services")
     assert "Make bookable again: Long haircut" in listed.text
+
+
+async def test_booking_questions_are_added_edited_and_removed_from_the_form(sign_in):
+    browser = await sign_in("nora@example.com")
+    provider = await onboard(browser)
+    haircut = (await _services(browser, provider))["Haircut"]
+    url = f"/console/services/{haircut['id']}"
+    form = await browser.get(url)
+    assert 'name="questions[0].label"' in form.text  # blank rows to add one
+    base = {"nonce": nonce_of(form.text), "name": "Haircut", "duration_minutes": "30"}
+    bad = await browser.post(
+        url,
+        {
+            **base,
+            "questions[0].label": "",
+            "questions[1].label": "Which length?",
+            "questions[1].kind": "single_choice",
+            "questions[1].options": "Short",
+        },
+    )
+    # the API's questions[0] is the form's row 1: the error is shown there
+    assert bad.status_code == 422 and 'id="f-questions-1-options-error"' in bad.text
+    form = await browser.get(url)
+    saved = await browser.post(
+        url,
+        {
+            **base,
+            "nonce": nonce_of(form.text),
+            "questions[0].label": "Which length?",
+            "questions[0].kind": "single_choice",
+            "questions[0].options": "Short\r\nLong",
+            "questions[0].required": "required",
+            "questions[1].label": "Anything else?",
+            "questions[1].kind": "long_text",
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    questions = (await _services(browser, provider))["Haircut"]["questions"]
+    assert [(q["label"], q["required"], q["options"]) for q in questions] == [
+        ("Which length?", True, ["Short", "Long"]),
+        ("Anything else?", False, []),
+    ]
+    form = await browser.get(url)
+    assert f'value="{questions[0]["id"]}"' in form.text  # the id goes back, answers stay linked
+    values = dict(re.findall(r'name="(questions\[\d+\]\.id)" value="([^"]*)"', form.text))
+    removed = await browser.post(
+        url,
+        {
+            **base,
+            **values,
+            "nonce": nonce_of(form.text),
+            "questions[0].label": "",
+            "questions[1].label": "Anything else?",
+            "questions[1].kind": "long_text",
+        },
+    )
+    assert removed.status_code == 303, removed.text
+    (kept,) = (await _services(browser, provider))["Haircut"]["questions"]
+    assert (kept["id"], kept["label"]) == (questions[1]["id"], "Anything else?")

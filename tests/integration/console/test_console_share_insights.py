@@ -16,6 +16,8 @@ SCREENS = (
     "/console/services/new?kind=class",
     "/console/hours",
     "/console/share",
+    "/console/page",
+    "/console/clients",
     "/console/insights",
     "/console/notifications",
     "/console/account",
@@ -29,6 +31,9 @@ async def test_share_offers_the_url_and_the_qr_code_as_png_and_svg(sign_in):
     provider = await onboard(browser)
     page = await browser.get("/console/share")
     assert provider["booking_url"] in page.text and "data-copy=" in page.text
+    snippet = re.search(r'<textarea id="c-embed"[^>]*>([^<]+)</textarea>', page.text)
+    assert snippet and f"/p/{provider['slug']}/embed" in snippet.group(1)
+    assert "&lt;iframe" in snippet.group(1)  # shown as text, not a frame in the console
     png = await browser.get("/console/share/qr.png")
     svg = await browser.get("/console/share/qr.svg")
     assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"

@@ -59,7 +59,15 @@ async def test_each_booking_event_built_from_its_model_is_handled(ctx, database_
     recipients = query(
         database_url, "SELECT recipient FROM notifications.messages WHERE event_id = %s", event.id
     )
-    told = type_ in ("booking.created", "booking.rescheduled", "booking.cancelled")
+    told = type_ in (
+        "booking.created",
+        "booking.rescheduled",
+        "booking.cancelled",
+        "booking.requested",
+        "booking.confirmed",
+        "booking.declined",
+        "booking.expired",
+    )
     assert (("ana@example.test",) in recipients) is told
 
 

@@ -4,6 +4,7 @@ real SMTP server, a real HTTP SMS gateway and a real HTTP push endpoint."""
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import uuid
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+import http_ece
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -297,12 +299,22 @@ async def test_provider_devices_get_an_encrypted_web_push(worker, http_peer, dat
     endpoint = f"http://127.0.0.1:{http_peer.server_address[1]}/push/device-1"
     async with ctx.sessionmaker() as session, session.begin():
         await subscriptions.subscribe(session, provider_id, endpoint, p256dh, auth)
-    await handle(ctx, booking_event(provider_id=provider_id))
+    booking_id = uuid.uuid4()
+    await handle(ctx, booking_event(provider_id=provider_id, booking_id=booking_id))
     [request] = http_peer.requests
     assert request["path"] == "/push/device-1"
     assert request["headers"].get("content-encoding") == "aes128gcm", request["headers"]
     assert request["headers"]["authorization"].startswith("vapid t=")
     assert len(request["body"]) > 0
+    clear = http_ece.decrypt(
+        request["body"],
+        private_key=browser,
+        auth_secret=b"0123456789abcdef",
+        version="aes128gcm",
+    )
+    sent = json.loads(clear)
+    assert sent["booking_id"] == str(booking_id)  # a tap opens that booking in the console
+    assert sent["url"].endswith(f"/console/bookings/{booking_id}") and sent["title"]
     [(status,)] = query(
         database_url, "SELECT status FROM notifications.messages WHERE channel = 'push'"
     )

@@ -81,13 +81,33 @@ class Mailbox:
 
     messages: list[Message] = field(default_factory=list)
     hold_first: float = 0.0
+    hold_first_rcpt: float = 0.0  # before DATA: the worker has not handed the content over
+    delay: float = 0.0  # every DATA answer comes this late (a slow peer)
+    drop_first_content: bool = False  # take the content, hang up without an answer
     refuse: bool = False
     connected: threading.Event = field(default_factory=threading.Event)
     _held: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.hold_first_rcpt and not self._held:
+            self._held = True
+            self.connected.set()
+            await asyncio.sleep(self.hold_first_rcpt)
+            return "451 4.3.0 held and dropped"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.connected.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.drop_first_content and not self._held:
+            self._held = True
+            server.transport.close()
+            return "250 OK"  # never reaches the client
         if self.refuse:
             return "451 4.3.0 mail system down, try later"
         if self.hold_first and not self._held:
@@ -225,7 +245,8 @@ class Pipeline:
         concurrency: int = 1,
         *,
         command: tuple[str, ...] | None = None,
-    ) -> None:
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
         """``calisera worker <queue>``, or another worker ``command`` (``python -m ...``)."""
         log = (self.tmp / f"worker-{len(self.workers)}.log").open("ab")
         proc = subprocess.Popen(
@@ -235,12 +256,13 @@ class Pipeline:
                 *(command or ("calisera.cli", "worker", queue, "--concurrency", str(concurrency))),
             ],
             cwd=ROOT,
-            env=self.env(),
+            env={**self.env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGKILL reaches the pool too
         )
         self.workers.append(proc)
+        return proc
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)

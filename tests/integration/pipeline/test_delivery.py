@@ -92,7 +92,7 @@ def test_duplicated_event_sends_one_email(broker, make_pipeline, smtp):
 @pytest.mark.parametrize("broker", BROKERS)
 def test_worker_killed_mid_send_loses_nothing(broker, make_pipeline, smtp):
     mailbox, smtp_url = smtp
-    mailbox.hold_first = 20.0  # the first SMTP transaction hangs: the worker is mid-send
+    mailbox.hold_first_rcpt = 20.0  # the envelope hangs: nothing was handed over yet
     pipeline = make_pipeline(broker, smtp_url=smtp_url)
     pipeline.start_worker()
     pipeline.start_relay()

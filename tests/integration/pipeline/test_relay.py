@@ -101,6 +101,9 @@ def test_unconfirmed_delivery_is_published_again_until_confirmed(db):
             event.id,
         )
         time.sleep(0.4)
+        r.run_once(conn)  # the second re-publication waits twice the timeout: not yet
+        assert len(recorder.published) == 4
+        time.sleep(0.3)
         r.run_once(conn)
     assert [c for c, _, _ in recorder.published[4:]] == ["analytics"]
     [(publications,)] = query(

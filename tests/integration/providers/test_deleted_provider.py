@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.integration.pictures import picture
+
 from .conftest import simple_service_body
 
 AVAILABILITY = {"weekly": [{"weekday": 0, "start": "09:00", "end": "17:00"}]}
@@ -47,18 +49,23 @@ async def test_every_route_of_a_deleted_provider_is_404(
         ("POST", "/api/v1/providers/{provider_id}/services"): simple_service_body(),
         ("PATCH", "/api/v1/providers/{provider_id}/services/{service_id}"): {"name": "Renamed"},
         ("PUT", "/api/v1/providers/{provider_id}/availability"): AVAILABILITY,
+        ("PUT", "/api/v1/providers/{provider_id}/images/{kind}"): picture(size=(20, 20)),
     }
     checked = 0
     for method, template in paths:
         if method not in ("GET", "DELETE"):
             assert (method, template) in bodies, f"add a valid body for {method} {template}"
-        url = template.format(provider_id=p["id"], service_id=s["id"])
+        url = template.format(provider_id=p["id"], service_id=s["id"], kind="photo")
         for who, headers in (("admin", admin_headers), ("owner", owner)):
             if (who, method, template) == ("owner", "DELETE", "/api/v1/providers/{provider_id}"):
                 continue  # deleting a provider is the admin's alone: 403 whatever the id
-            r = await client.request(
-                method, url, json=bodies.get((method, template)), headers=headers
-            )
+            body = bodies.get((method, template))
+            if isinstance(body, bytes):  # the image itself
+                r = await client.request(
+                    method, url, content=body, headers={**headers, "Content-Type": "image/png"}
+                )
+            else:
+                r = await client.request(method, url, json=body, headers=headers)
             assert r.status_code == 404, (who, method, url, r.status_code, r.text)
             checked += 1
     assert checked >= 15

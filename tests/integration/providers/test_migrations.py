@@ -14,7 +14,7 @@ def test_migrates_from_empty_twice(empty_database_url):
     second = upgrade_all(empty_database_url, ["providers"])
     assert [(s.service, s.current) for s in first] == [(s.service, s.current) for s in second]
     state = next(s for s in second if s.service == "providers")
-    assert state.current == state.head == "providers_0002_directory"
+    assert state.current == state.head == "providers_0008_images"
     with psycopg.connect(libpq_url(empty_database_url)) as conn:
         tables = {
             r[0]

@@ -4,8 +4,8 @@ real PostgreSQL): every page, every error page, and the booking flow with its ed
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -17,14 +17,6 @@ from calisera.core.settings import Settings
 from tests.integration.web.studio import ZONE, Studio, free_slots, open_studio
 
 NEW_YORK = "America/New_York"
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    """Over HTTPS, as the public URL says: the manage cookie is ``Secure``."""
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.fixture
@@ -83,6 +75,50 @@ async def test_provider_page_shows_profile_and_every_kind_of_service(
     assert "12 seats" in html and "6 seats" in html
     theme = await client.get(f"/p/{studio.slug}/theme.css")
     assert theme.status_code == 200 and "--accent: #7c3aed" in theme.text
+
+
+async def test_booking_page_carries_a_link_card_and_structured_data(
+    client: httpx.AsyncClient, studio: Studio
+) -> None:
+    html = (await client.get(f"/p/{studio.slug}")).text
+    meta = dict(re.findall(r'<meta (?:property|name)="([^"]+)" content="([^"]*)">', html))
+    assert meta["og:title"] == "Book Studio Lumen"
+    assert meta["twitter:card"] == "summary_large_image"
+    assert meta["og:description"] == "Portraits &amp; &lt;b&gt;light&lt;/b&gt; in Kreuzberg."
+    image = urlsplit(meta["og:image"])
+    assert image.scheme in ("http", "https") and image.path == f"/p/{studio.slug}/card.png"
+    assert meta["twitter:image"] == meta["og:image"]
+    card = await client.get(f"{image.path}?{image.query}")
+    assert card.status_code == 200 and card.headers["content-type"] == "image/png"
+    assert card.content.startswith(b"\x89PNG") and "max-age" in card.headers["cache-control"]
+    ld = re.search(r'<script type="application/ld\+json">(.+?)</script>', html, re.S)
+    assert ld
+    data = json.loads(ld.group(1))
+    assert data["@type"] == "LocalBusiness" and data["name"] == "Studio Lumen"
+    names = {o["itemOffered"]["name"] for o in data["makesOffer"]}
+    assert names == {studio.simple["name"], studio.event["name"], studio.klass["name"]}
+    picker = (await client.get(f"/p/{studio.slug}/s/{studio.simple['id']}")).text
+    assert '<meta property="og:title" content="Portrait session · Studio Lumen">' in picker
+    assert (await client.get("/p/nobody-here/card.png")).status_code == 404
+
+
+async def test_a_changed_accent_colour_is_a_new_card_address(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    def card_of(html: str) -> str:
+        found = re.search(r'property="og:image" content="([^"]+)"', html)
+        assert found
+        return found.group(1)
+
+    before = card_of((await client.get(f"/p/{studio.slug}")).text)
+    patched = await client.patch(
+        f"/api/v1/providers/{studio.provider['id']}",
+        headers=admin_headers,
+        json={"booking_page": {"accent_color": "#b45309"}},
+    )
+    assert patched.status_code == 200, patched.text
+    after = card_of((await client.get(f"/p/{studio.slug}")).text)
+    assert before != after
 
 
 async def test_unknown_provider_is_a_friendly_404_page(client: httpx.AsyncClient) -> None:
@@ -160,6 +196,88 @@ async def test_event_and_class_pickers_show_seats_left(
     assert "6 seats left" in klass.text
 
 
+async def test_picker_is_a_month_with_free_days_marked_and_one_days_times(
+    client: httpx.AsyncClient, studio: Studio
+) -> None:
+    service = studio.simple["id"]
+    day = tomorrow(NEW_YORK)
+    page = await client.get(
+        f"/p/{studio.slug}/s/{service}", params={"tz": NEW_YORK, "day": day.isoformat()}
+    )
+    assert page.status_code == 200
+    html = page.text
+    assert f"{day:%B %Y}" in html and '<table class="calendar">' in html
+    wanted = await free_slots(client, service, NEW_YORK, day, days=1)
+    shown = re.findall(r'class="slot" data-start="([^"]+)"', html)
+    assert shown == [s["start"] for s in wanted]  # that day's times, and only them
+    assert f'aria-current="date">{day.day}</a>' in html
+    assert f"{len(wanted)} free times" in html
+    # every free day of the shown month links to itself
+    marked = re.findall(r'day=(\d{4}-\d{2}-\d{2})" aria-label="[^"]+, (\d+) free time', html)
+    assert marked and all(date.fromisoformat(d).month == day.month for d, _ in marked)
+
+
+async def test_a_month_without_free_time_offers_the_next_free_day(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    today = datetime.now(UTC).astimezone(ZoneInfo(ZONE)).date()
+    later = (today.replace(day=1) + timedelta(days=40)).replace(day=11)  # a later month
+    put = await client.put(
+        f"/api/v1/providers/{studio.provider['id']}/availability",
+        headers=admin_headers,
+        json={
+            "weekly": [],
+            "overrides": [
+                {"date": later.isoformat(), "intervals": [{"start": "10:00", "end": "12:00"}]}
+            ],
+        },
+    )
+    assert put.status_code == 200, put.text
+    url = f"/p/{studio.slug}/s/{studio.simple['id']}"
+    page = await client.get(url, params={"tz": ZONE})
+    assert page.status_code == 200
+    assert f"No free times in {today:%B %Y}" in page.text
+    assert 'class="slot"' not in page.text
+    link = re.search(r'class="next-free" href="([^"]+)">([^<]+)<', page.text)
+    assert link, page.text
+    assert link.group(2) == f"{later:%A}, {later.day} {later:%B %Y}"
+    followed = await client.get(link.group(1).replace("&amp;", "&"))
+    assert followed.status_code == 200
+    assert len(re.findall(r'class="slot"', followed.text)) == 2  # 10:00 and 11:00
+
+
+async def test_odd_month_and_day_parameters_still_show_a_page(
+    client: httpx.AsyncClient, studio: Studio
+) -> None:
+    url = f"/p/{studio.slug}/s/{studio.simple['id']}"
+    for params in (
+        {"month": "2026-13"},
+        {"month": "1999-01"},
+        {"month": "9999-12"},
+        {"day": "2026-02-30"},
+        {"day": "x\x00y", "month": "\x00"},
+        {"month": "9" * 5000},
+        {"tz": "Europe/Berlin\x00", "day": "0001-01-01"},
+    ):
+        page = await client.get(url, params=params)
+        assert page.status_code == 200, (params, page.status_code)
+        assert '<table class="calendar">' in page.text
+
+
+async def test_the_visitor_can_change_the_time_zone_without_javascript(
+    client: httpx.AsyncClient, studio: Studio
+) -> None:
+    page = await client.get(f"/p/{studio.slug}/s/{studio.simple['id']}", params={"tz": ZONE})
+    form = re.search(r'<form class="zone-form" method="get" action="([^"]+)">', page.text)
+    assert form and "<option selected>Europe/Berlin</option>" in page.text
+    assert "<option>Asia/Tokyo</option>" in page.text
+    day = re.search(r'name="day" value="([^"]+)"', page.text)
+    assert day
+    tokyo = await client.get(form.group(1), params={"tz": "Asia/Tokyo", "day": day.group(1)})
+    assert "Times in <strong>Tokyo</strong>" in tokyo.text
+    assert "<option selected>Asia/Tokyo</option>" in tokyo.text
+
+
 # --- booking -----------------------------------------------------------------------
 
 
@@ -185,6 +303,14 @@ async def test_booking_confirms_in_the_customers_zone_and_removes_the_slot(
     assert ics_link
     ics = await client.get(ics_link.group(1).replace("&amp;", "&"))
     assert ics.status_code == 200 and "BEGIN:VCALENDAR" in ics.text
+    google = re.search(r'href="(https://calendar\.google\.com/[^"]+)"', html)
+    outlook = re.search(r'href="(https://outlook\.live\.com/[^"]+)"', html)
+    assert google and outlook
+    utc = datetime.fromisoformat(slot["start"]).astimezone(UTC)
+    assert f"dates={utc:%Y%m%dT%H%M%SZ}%2F" in google.group(1)
+    assert f"startdt={utc:%Y-%m-%dT%H%%3A%M%%3A%SZ}" in outlook.group(1)
+    for link in (google.group(1), outlook.group(1)):
+        assert "manage" not in link and "token" not in link  # the manage link stays ours
     remaining = await free_slots(client, studio.simple["id"], NEW_YORK, first)
     assert slot["start"] not in [s["start"] for s in remaining]
 
@@ -406,7 +532,11 @@ async def test_customer_reschedules_to_another_free_slot(
     slots = await free_slots(client, studio.simple["id"], NEW_YORK, first)
     location = await book_via_page(client, studio, slots[0])
     parts = urlsplit(location)
-    picker = await client.get(parts.path + "/reschedule", params={"tz": NEW_YORK})
+    # the day asked for: without it the picker opens on the first day with free times,
+    # which is today until the evening
+    picker = await client.get(
+        parts.path + "/reschedule", params={"tz": NEW_YORK, "day": first.isoformat()}
+    )
     assert picker.status_code == 200 and "Move your booking" in picker.text
     target = slots[3]["start"]
     assert f'data-start="{target}"' in picker.text
@@ -485,3 +615,36 @@ async def test_unreachable_services_give_a_503_page_not_a_500(settings: Settings
         # no users service in this process: nobody can sign in, the console says so
         console = await web.get("/console/sign-in")
         assert console.status_code == 503 and "Try again in a moment" in console.text
+
+
+async def test_a_request_says_it_awaits_the_provider_and_can_be_withdrawn(
+    client: httpx.AsyncClient, studio: Studio, admin_headers: dict[str, str]
+) -> None:
+    r = await client.patch(
+        f"/api/v1/providers/{studio.provider['id']}/services/{studio.simple['id']}",
+        json={"requires_confirmation": True},
+        headers=admin_headers,
+    )
+    assert r.status_code == 200, r.text
+    first = tomorrow(NEW_YORK)
+    slot = (await free_slots(client, studio.simple["id"], NEW_YORK, first))[0]
+    form = form_of(await open_form(client, studio, slot["start"], NEW_YORK))
+    posted = await client.post(
+        f"/p/{studio.slug}/s/{studio.simple['id']}/book", data={**form, **CUSTOMER}
+    )
+    assert posted.status_code == 303, posted.text
+    page = await client.get(posted.headers["location"])
+    assert "Request sent" in page.text and "booked!" not in page.text
+    assert "Pending" in page.text and "Withdraw request" in page.text
+    assert "booking.ics" not in page.text
+    remaining = await free_slots(client, studio.simple["id"], NEW_YORK, first)
+    assert slot["start"] not in [s["start"] for s in remaining]
+    booking_id = posted.headers["location"].split("/manage/")[1].split("?")[0]
+    withdrawn = await client.post(
+        f"/p/{studio.slug}/manage/{booking_id}/cancel", data={"tz": NEW_YORK}
+    )
+    assert withdrawn.status_code == 303, withdrawn.text
+    after = await client.get(withdrawn.headers["location"])
+    assert "Cancelled" in after.text
+    remaining = await free_slots(client, studio.simple["id"], NEW_YORK, first)
+    assert slot["start"] in [s["start"] for s in remaining]

@@ -4,7 +4,6 @@ and leaves the address, the pages and the logs (issue 13)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,13 +14,6 @@ import structlog
 from calisera.web.manage_token import COOKIE
 from tests.integration.web.studio import ZONE, Studio, free_slots, open_studio
 from tests.integration.web.test_booking_pages import CUSTOMER, book_via_page, tomorrow
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.fixture

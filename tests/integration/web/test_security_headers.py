@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -41,13 +39,6 @@ def assert_secured(response: httpx.Response, *, tls: bool) -> None:
         assert response.headers["strict-transport-security"] == "max-age=31536000", label
     else:
         assert "strict-transport-security" not in response.headers, label
-
-
-@pytest.fixture
-async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.fixture

@@ -108,6 +108,7 @@ def simple_services(draw: st.DrawFn) -> ServiceDefinition:
         min_notice_minutes=draw(st.sampled_from([0, 60, 600, 2880])),
         booking_window_days=draw(st.integers(1, 12)),
         max_bookings_per_day=draw(st.sampled_from([None, None, 1, 3])),
+        max_bookings_per_week=draw(st.sampled_from([None, None, None, 2, 5])),
     )
 
 
@@ -246,6 +247,16 @@ def test_simple_slots_respect_every_rule(query: AvailabilityQuery) -> None:
                 if b.service_id == svc.id and b.start.astimezone(tz).date() == day
             )
             assert booked < svc.max_bookings_per_day
+    if svc.max_bookings_per_week is not None:
+        tz = ZoneInfo(query.schedule.timezone)
+        for slot in slots:
+            week = slot.start.astimezone(tz).isocalendar()[:2]
+            booked = sum(
+                1
+                for b in query.busy
+                if b.service_id == svc.id and b.start.astimezone(tz).isocalendar()[:2] == week
+            )
+            assert booked < svc.max_bookings_per_week
 
 
 @PROPERTY_SETTINGS

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calisera.web import hours_form, service_form
+from calisera.web import hours_form, question_form, service_form
 
 
 def test_blocking_starts_on_the_grid_in_the_providers_wall_clock():
@@ -52,5 +52,51 @@ def test_words_where_numbers_belong_are_refused_before_any_request():
 
 
 def test_a_location_error_names_the_forms_field():
-    assert service_form.api_field("location.online.url") == "location.url"
-    assert service_form.api_field("recurrence.rrule") == "recurrence.rrule"
+    assert service_form.api_field("location.online.url", {}) == "location.url"
+    assert service_form.api_field("recurrence.rrule", {}) == "recurrence.rrule"
+
+
+QUESTION_ROWS = {
+    "name": "Portrait",
+    "duration_minutes": "60",
+    "questions[0].id": "7b0c5f8e-8a31-4f5e-9b53-5c0f2f3e6a11",
+    "questions[0].label": "Who is the portrait of?",
+    "questions[0].kind": "text",
+    "questions[0].required": "required",
+    "questions[1].label": "",  # removed: its label was cleared
+    "questions[1].kind": "checkbox",
+    "questions[2].label": "Size",
+    "questions[2].kind": "single_choice",
+    "questions[2].options": "A4\r\n A3 \r\n\r\n",
+    "questions[3].label": "",
+}
+
+
+def test_question_rows_become_the_apis_list_and_errors_find_their_row():
+    body = service_form.to_body(QUESTION_ROWS, "simple", "UTC", creating=False)
+    assert body["questions"] == [
+        {
+            "kind": "text",
+            "label": "Who is the portrait of?",
+            "required": True,
+            "id": "7b0c5f8e-8a31-4f5e-9b53-5c0f2f3e6a11",
+        },
+        {"kind": "single_choice", "label": "Size", "required": False, "options": ["A4", "A3"]},
+    ]
+    # the API's second question is the form's third row (the second was left out)
+    assert service_form.api_field("questions[1].options", QUESTION_ROWS) == "questions[2].options"
+    assert service_form.api_field("questions", QUESTION_ROWS) == "questions"
+    # editing with every label cleared removes the questions; creating sends none
+    cleared = {k: ("" if k.endswith(".label") else v) for k, v in QUESTION_ROWS.items()}
+    assert service_form.to_body(cleared, "simple", "UTC", creating=False)["questions"] == []
+    assert "questions" not in service_form.to_body(cleared, "simple", "UTC", creating=True)
+
+
+def test_a_services_questions_load_into_rows_with_room_for_more():
+    values = service_form.to_values(
+        {"name": "Portrait", "questions": [{"id": "q1", "kind": "checkbox", "label": "OK?"}]},
+        "UTC",
+    )
+    assert values["questions[0].label"] == "OK?" and values["questions[0].required"] == ""
+    assert question_form.shown_rows(values) == [0, 1, 2]
+    assert question_form.shown_rows(service_form.defaults("simple")) == [0, 1]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from calisera.web import views
 from calisera.web.clients import FreeSlot, PublicProvider, PublicService
+from calisera.web.pages import page_context
 
 NY = "America/New_York"
 
@@ -43,20 +44,6 @@ def test_times_follow_daylight_saving_of_the_customers_zone() -> None:
     assert views.time_text(winter, NY) == "08:00"
 
 
-def test_weeks_never_start_in_the_past_and_events_look_ahead() -> None:
-    today = date(2026, 11, 25)
-    week = views.week_from(None, today, "simple")
-    assert (week.first, week.last, week.previous) == (today, date(2026, 12, 1), None)
-    assert week.following == date(2026, 12, 2)
-    back = views.week_from(date(2026, 11, 1), today, "simple")
-    assert back.first == today
-    later = views.week_from(date(2026, 11, 28), today, "class")
-    assert later.previous == today and later.following == date(2026, 12, 5)
-    event = views.week_from(None, today, "event")
-    assert event.last == today + timedelta(days=views.EVENT_HORIZON_DAYS)
-    assert event.previous is None and event.following is None
-
-
 def test_accent_colour_is_only_ever_a_hex_colour() -> None:
     assert views.accent_color("#7C3AED") == "#7C3AED"
     assert views.accent_color("red;} body{display:none") == views.DEFAULT_ACCENT
@@ -85,13 +72,7 @@ def test_templates_escape_provider_text() -> None:
     provider = _provider(bio="<script>alert(1)</script>")
     response = views.render(
         "provider.html",
-        provider=provider,
-        services=provider.bookable_services,
-        zone="Europe/Berlin",
-        zone_label="Berlin",
-        provider_zone_label="Berlin",
-        q=views.query,
-        tz=None,
+        **page_context(provider, "Europe/Berlin", services=provider.bookable_services, tz=None),
     )
     html = bytes(response.body).decode()
     assert "<script>alert" not in html and "&lt;script&gt;" in html

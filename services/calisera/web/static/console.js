@@ -154,7 +154,22 @@
     });
   }
 
+  // The page builder's preview follows the form as the provider types.
+  function livePreview(form) {
+    var frame = document.getElementById(form.getAttribute("data-preview"));
+    if (!frame) { return; }
+    var timer = null;
+    function update() {
+      var params = new URLSearchParams(new FormData(form));
+      frame.src = "/console/page/preview?" + params.toString();
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(update, 400); }
+    form.addEventListener("input", later);
+    form.addEventListener("change", later);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    each("form[data-preview]", livePreview);
     each("[data-detect-zone]", detectZone);
     each("[data-slug-check]", slugCheck);
     each("[data-copy]", copy);

@@ -22,3 +22,20 @@
     }
   }
 })();
+// Inside another site's iframe (the embed snippet): report this page's height to the
+// parent, which grows the iframe so nothing scrolls twice.
+(function () {
+  "use strict";
+  if (!document.body.hasAttribute("data-embed") || window.parent === window) { return; }
+  var last = 0;
+  function report() {
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
+    if (height !== last) {
+      last = height;
+      window.parent.postMessage({ type: "calisera:resize", height: height }, "*");
+    }
+  }
+  window.addEventListener("load", report);
+  if ("ResizeObserver" in window) { new ResizeObserver(report).observe(document.body); }
+  report();
+})();
