@@ -26,7 +26,7 @@ class Platform:
     sink: Sink
     up: Up
     rabbit: Rabbit | None = None
-    """The private RabbitMQ ``up`` uses, or None: the embedded broker on ``pg``."""
+    """The private RabbitMQ ``up`` uses, or None: the table queue on ``pg`` (no broker)."""
 
 
 def _peer_missing(what: str) -> None:
@@ -74,7 +74,7 @@ def running_platform(work: Path, *, rabbitmq: bool) -> Iterator[Platform]:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """On the embedded broker (the default of ``calisera up``)."""
+    """On the table queue, no broker (the default of ``calisera up``)."""
     with running_platform(tmp_path_factory.mktemp("faults"), rabbitmq=False) as p:
         yield p
 

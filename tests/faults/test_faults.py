@@ -1,5 +1,5 @@
 """Faults during a booking storm against a real ``calisera up``: processes SIGKILLed at
-seeded random moments, PostgreSQL (and the embedded broker on it) restarted, SMTP down
+seeded random moments, PostgreSQL (and the table queue in it) restarted, SMTP down
 then slow, Redis down. After recovery nothing may be lost or doubled (tests/faults/checks.py).
 
 Each scenario writes ``<tmp>/<scenario>.json`` (what was injected, what was checked) and
@@ -59,7 +59,7 @@ def _restart_postgres(p: Platform, rng: random.Random) -> dict[str, Any]:
     p.pg.stop_server()
     time.sleep(down)
     p.pg.start_server()
-    return {"restarted": "PostgreSQL (embedded; also the embedded broker)", "down_s": down}
+    return {"restarted": "PostgreSQL (embedded; also the table queue)", "down_s": down}
 
 
 def _smtp_down_then_slow(p: Platform, rng: random.Random) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 Each consumer has its own queue (``<prefix><consumer>``); the relay publishes one
 ``calisera.deliver`` task per (event, consumer). The broker is RabbitMQ
-(``CALISERA_BROKER_URL``) in production; without one, the embedded default is kombu's
-SQLAlchemy transport on the platform's own PostgreSQL: durable, shared by every process
-of the machine, nothing extra to install. That transport (like a filesystem one) loses
-a message whose worker is killed with SIGKILL; the relay's ``relay.deliveries`` table
-re-publishes every event a consumer has not confirmed after a visibility timeout, so no
-broker has to be trusted with the end-to-end guarantee (see :mod:`calisera.processes.relay`).
+(``CALISERA_BROKER_URL``) in production. Without one (``calisera up``) there is no Celery
+at all: the relay's ``relay.deliveries`` rows, already the end-to-end record of every
+delivery, are the queue (:func:`uses_table_queue`, :mod:`calisera.processes.table_worker`).
+A broker URL may also name kombu's SQLAlchemy transport on PostgreSQL (``sqla+postgresql://``;
+what :func:`broker_url` falls back to), which loses a message whose worker is killed with
+SIGKILL: the relay re-publishes every event a consumer has not confirmed after a
+visibility timeout, so no broker has to be trusted with the end-to-end guarantee (see
+:mod:`calisera.processes.relay`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ EMBEDDED_DRAIN_TIMEOUT = 0.1
 pending operations (the late acks of finished tasks) between ``drain_events(timeout=2)``
 calls: with prefetch 1 each worker process would idle up to 2 s after every task
 (measured: 1 task/s). Capping the wait keeps acks, and so throughput, flowing."""
+
+
+def uses_table_queue(settings: Settings) -> bool:
+    """No broker configured: the relay's ``relay.deliveries`` rows are the queue
+    (:mod:`calisera.processes.table_worker`), and no Celery message is made at all."""
+    return not settings.broker_url
 
 
 def broker_url(settings: Settings) -> str:

@@ -6,7 +6,10 @@ consumer confirms it (or it is dead-lettered). Its life:
 - **published** by the relay inside the transaction that marks the outbox rows sent
   (:func:`record_publications`, one statement per batch); **re-published** when not
   confirmed within the visibility timeout (:func:`take_overdue`, :func:`mark_republished`);
-- **leased** by the worker while its consumer handles it (:func:`lease`), then
+- **leased** by the worker while its consumer handles it (:func:`lease`; on the table
+  queue, where no broker carries the message, :func:`take_due` takes a batch of due rows
+  and leases them in one statement, and :func:`release` hands back what a stopping
+  worker did not get to), then
   **confirmed** (:func:`confirm`) or its **failure recorded** (:func:`record_failure`),
   which dead-letters it after the last attempt, or at once for a permanent error;
 - **listed** and **replayed** by ``calisera dlq`` (:func:`dead_letters`, :func:`replay`);
@@ -31,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from calisera.core.events import EventEnvelope
 
 Row = dict[str, Any]
+CHANNEL = "calisera_deliveries"
+"""NOTIFY channel of the table queue: the relay's commit of due deliveries wakes workers."""
 ERROR_LIMIT = 2000
 """Characters of an error kept in ``last_error``."""
 
@@ -39,12 +44,12 @@ INSERT INTO relay.deliveries AS d
   (event_id, consumer, source, event_type, aggregate_id, envelope,
    published_at, publications, next_attempt_at)
 SELECT p.event_id, p.consumer, %(source)s, p.event_type, p.aggregate_id, p.envelope,
-       now(), 1, now() + make_interval(secs => %(visibility)s)
+       now(), %(count)s, now() + make_interval(secs => %(visibility)s)
 FROM unnest(%(event_ids)s::uuid[], %(consumers)s::text[], %(event_types)s::text[],
             %(aggregate_ids)s::uuid[], %(envelopes)s::jsonb[])
   AS p(event_id, consumer, event_type, aggregate_id, envelope)
 ON CONFLICT (event_id, consumer) DO UPDATE
-  SET published_at = now(), publications = d.publications + 1,
+  SET published_at = now(), publications = d.publications + %(count)s,
       next_attempt_at = EXCLUDED.next_attempt_at
   WHERE d.confirmed_at IS NULL AND d.dead_at IS NULL
 RETURNING event_id, consumer
@@ -87,6 +92,42 @@ VALUES (%(event_id)s, %(consumer)s, %(source)s, %(event_type)s, %(aggregate_id)s
         %(envelope)s, now(), now())
 ON CONFLICT (event_id, consumer) DO UPDATE SET confirmed_at = now()
   WHERE relay.deliveries.confirmed_at IS NULL
+"""
+
+# The table queue (no broker: the rows are the queue). A due row is leased for the
+# visibility timeout; a worker killed while holding it leaves it due again after that.
+_TAKE_DUE = """
+UPDATE relay.deliveries AS d
+SET next_attempt_at = now() + make_interval(secs => %(visibility)s),
+    publications = d.publications + 1
+FROM (
+  SELECT event_id, consumer FROM relay.deliveries
+  WHERE confirmed_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+    AND consumer = ANY(%(consumers)s::text[])
+  ORDER BY next_attempt_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+) AS due
+WHERE d.event_id = due.event_id AND d.consumer = due.consumer
+RETURNING d.event_id, d.consumer, d.envelope, d.failures
+"""
+
+_CONFIRM_MANY = """
+UPDATE relay.deliveries SET confirmed_at = now()
+WHERE confirmed_at IS NULL
+  AND (event_id, consumer) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(consumers)s::text[]))
+"""
+
+_RELEASE = """
+UPDATE relay.deliveries SET next_attempt_at = now()
+WHERE confirmed_at IS NULL AND dead_at IS NULL
+  AND (event_id, consumer) IN (SELECT * FROM unnest(%(ids)s::uuid[], %(consumers)s::text[]))
+"""
+
+_WAITING = """
+SELECT consumer, count(*) AS waiting FROM relay.deliveries
+WHERE confirmed_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+GROUP BY consumer
 """
 
 _RECORD_FAILURE = """
@@ -135,17 +176,21 @@ def record_publications(
     source: str,
     pairs: Sequence[tuple[str, Row]],
     visibility: float,
+    *,
+    table_queue: bool = False,
 ) -> set[tuple[UUID, str]]:
     """Record that the relay publishes these (consumer, outbox row) pairs now, in one
     statement; returns the (event id, consumer) pairs to publish: a pair already
-    confirmed or dead (a re-run after a crash) is not."""
+    confirmed or dead (a re-run after a crash) is not. On the ``table_queue`` the row is
+    the message: due at once, and ``publications`` counts the workers' takes instead."""
     if not pairs:
         return set()
     rows = conn.execute(
         _RECORD_PUBLICATIONS,
         {
             "source": source,
-            "visibility": visibility,
+            "visibility": 0.0 if table_queue else visibility,
+            "count": 0 if table_queue else 1,
             "event_ids": [r["id"] for _, r in pairs],
             "consumers": [c for c, _ in pairs],
             "event_types": [r["type"] for _, r in pairs],
@@ -154,6 +199,11 @@ def record_publications(
         },
     ).fetchall()
     return {(r["event_id"], r["consumer"]) for r in rows}
+
+
+def notify_due(conn: psycopg.Connection[Row]) -> None:
+    """Wake the table queue's workers when this transaction commits."""
+    conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
 
 
 def take_overdue(conn: psycopg.Connection[Row], limit: int) -> list[Row]:
@@ -174,6 +224,11 @@ def mark_republished(conn: psycopg.Connection[Row], rows: Sequence[Row], visibil
 
 def prune_confirmed(conn: psycopg.Connection[Row], keep_days: int) -> None:
     conn.execute(_PRUNE_CONFIRMED, {"days": keep_days})
+
+
+def waiting_counts(conn: psycopg.Connection[Row]) -> dict[str, int]:
+    """Per consumer: deliveries due now and not taken by a worker (the table queue's depth)."""
+    return {r["consumer"]: int(r["waiting"]) for r in conn.execute(_WAITING)}
 
 
 def unconfirmed_counts(conn: psycopg.Connection[Row]) -> list[Row]:
@@ -226,6 +281,35 @@ async def lease(conn: AsyncConnection, consumer: str, event_id: UUID, visibility
 async def confirm(conn: AsyncConnection, consumer: str, event: EventEnvelope) -> None:
     """Mark the delivery handled, so the relay stops re-publishing it."""
     await conn.exec_driver_sql(_CONFIRM, _identity(consumer, event))
+
+
+async def take_due(
+    conn: AsyncConnection, consumers: Sequence[str], limit: int, visibility: float
+) -> list[Row]:
+    """Lease up to ``limit`` due deliveries of ``consumers`` for ``visibility`` seconds
+    (rows another worker holds are skipped), oldest event first."""
+    result = await conn.exec_driver_sql(
+        _TAKE_DUE, {"consumers": list(consumers), "limit": limit, "visibility": visibility}
+    )
+    rows = [dict(r) for r in result.mappings()]
+    rows.sort(key=lambda r: str(r["envelope"].get("occurred_at", "")))
+    return rows
+
+
+def _pairs(keys: Sequence[tuple[UUID, str]]) -> dict[str, Any]:
+    return {"ids": [k[0] for k in keys], "consumers": [k[1] for k in keys]}
+
+
+async def confirm_many(conn: AsyncConnection, keys: Sequence[tuple[UUID, str]]) -> None:
+    """Confirm several handled (event id, consumer) deliveries in one statement."""
+    if keys:
+        await conn.exec_driver_sql(_CONFIRM_MANY, _pairs(keys))
+
+
+async def release(conn: AsyncConnection, keys: Sequence[tuple[UUID, str]]) -> None:
+    """Make leased deliveries due again at once (a stopping worker's untouched rest)."""
+    if keys:
+        await conn.exec_driver_sql(_RELEASE, _pairs(keys))
 
 
 async def record_failure(

@@ -7,7 +7,8 @@ events, the owner's e-mail in provider and account events). Once every consumer 
 confirmed a deletion event (``account.deleted``, ``provider.deleted``), the relay
 removes, in one transaction: the confirmed deliveries of that provider's events, the
 published outbox rows of that provider in every schema, and the deletion event itself.
-(The embedded broker's consumed messages are pruned within the hour anyway.)
+(Consumed messages of kombu's ``sqla+`` transport, when that is the configured broker,
+are pruned within the hour anyway.)
 """
 
 from __future__ import annotations

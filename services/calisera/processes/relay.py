@@ -6,6 +6,13 @@ each event to the consumers that want it (:mod:`calisera.processes.routing`), on
 ``calisera.deliver`` task per (event, consumer) on that consumer's Celery queue. Its
 bookkeeping of those deliveries is :mod:`calisera.processes.deliveries`.
 
+Without a broker (``CALISERA_BROKER_URL`` unset: ``calisera up``) there is no Celery
+message at all: the ``relay.deliveries`` rows are the queue (:mod:`.table_worker`). The
+relay records them due at once and NOTIFYs the workers; re-publication is the workers
+taking a lease that ran out. (A broker on the same PostgreSQL, kombu's SQLAlchemy
+transport, did the same work twice and cost ~90 % of the relay's CPU and half the
+worker's: see docs/performance.md.)
+
 Guarantees
 - **In order per aggregate.** A batch takes only rows that have no earlier unpublished
   row of the same aggregate, locked ``FOR UPDATE SKIP LOCKED``: several relays may run,
@@ -52,7 +59,7 @@ from calisera.core.database import libpq_url
 from calisera.core.events import current_traceparent
 from calisera.core.metrics import serve_metrics
 from calisera.core.outbox import OUTBOX_CHANNEL
-from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
+from calisera.core.queue import DELIVER_TASK, create_celery, queue_name, uses_table_queue
 from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing
 from calisera.processes import deliveries
@@ -116,7 +123,8 @@ class Relay:
 
     database_url: str
     routes: Mapping[str, Callable[[str], bool]]
-    publish: Publish
+    publish: Publish | None
+    """None: the table queue (no broker; workers take the due rows themselves)."""
     visibility_timeout: float = 60.0
     poll_interval: float = 1.0
     batch_size: int = 100
@@ -159,11 +167,22 @@ class Relay:
                 for consumer, wants in self.routes.items()
                 if wants(row["type"])
             ]
-            due = deliveries.record_publications(conn, schema, pairs, self.visibility_timeout)
+            if self.publish is None:
+                # The table queue: the recorded row is the message, due at once, and
+                # carries the trace on from this relay's span.
+                pairs = [(consumer, _enqueued(consumer, row)) for consumer, row in pairs]
+                due = deliveries.record_publications(
+                    conn, schema, pairs, self.visibility_timeout, table_queue=True
+                )
+                if due:
+                    deliveries.notify_due(conn)
+            else:
+                due = deliveries.record_publications(conn, schema, pairs, self.visibility_timeout)
             for consumer, row in pairs:
                 if (row["id"], consumer) in due:
-                    with _publish_span(consumer, row["envelope"]):
-                        self.publish(consumer, row["envelope"])
+                    if self.publish is not None:
+                        with _publish_span(consumer, row["envelope"]):
+                            self.publish(consumer, row["envelope"])
                     PUBLISHED.labels(consumer).inc()
             conn.execute(
                 sql.SQL(
@@ -175,12 +194,16 @@ class Relay:
         return len(rows)
 
     def republish_overdue(self, conn: psycopg.Connection[dict[str, Any]]) -> int:
-        """Publish again what a consumer has not confirmed within the visibility timeout."""
+        """Publish again what a consumer has not confirmed within the visibility timeout
+        (on the table queue a worker takes an expired lease itself: nothing to do)."""
+        if self.publish is None:
+            return 0
+        publish = self.publish
         with conn.transaction():
             rows = deliveries.take_overdue(conn, self.batch_size)
             for row in rows:
                 with _publish_span(row["consumer"], row["envelope"]):
-                    self.publish(row["consumer"], row["envelope"])
+                    publish(row["consumer"], row["envelope"])
                 REPUBLISHED.labels(row["consumer"]).inc()
             if rows:
                 deliveries.mark_republished(conn, rows, self.visibility_timeout)
@@ -237,6 +260,10 @@ class Relay:
             for row in deliveries.unconfirmed_counts(conn):
                 UNCONFIRMED.labels(row["consumer"]).set(row["open"])
                 DEAD.labels(row["consumer"]).set(row["dead"])
+            if self.publish is None:
+                waiting = deliveries.waiting_counts(conn)
+                for consumer in self.routes:
+                    QUEUE_DEPTH.labels(consumer).set(waiting.get(consumer, 0))
         if self.queue_depth is not None:
             for consumer in self.routes:
                 depth = self.queue_depth(consumer)
@@ -295,6 +322,16 @@ def _publish_span(consumer: str, envelope: dict[str, Any]) -> Any:
     )
 
 
+def _enqueued(consumer: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its envelope's ``traceparent`` naming the relay's span of this
+    publication (same trace), as a broker message's header would."""
+    with _publish_span(consumer, row["envelope"]):
+        traceparent = current_traceparent()
+    if traceparent is None:  # tracing off: the producer's stays
+        return row
+    return {**row, "envelope": {**row["envelope"], "traceparent": traceparent}}
+
+
 # --- the process ------------------------------------------------------------------------
 
 
@@ -343,13 +380,15 @@ def celery_queue_depth(app: Celery, settings: Settings) -> Callable[[str], int |
     return depth
 
 
-def build_relay(settings: Settings, app: Celery) -> Relay:
+def build_relay(settings: Settings, app: Celery | None) -> Relay:
+    """The relay of ``settings``: publishing with ``app`` on its broker, or (``app`` None,
+    see :func:`~calisera.core.queue.uses_table_queue`) onto the table queue."""
     assert settings.database_url, "the relay needs DATABASE_URL"
     return Relay(
         database_url=settings.database_url,
         routes={name: c.wants for name, c in load_consumers(settings).items()},
-        publish=celery_publisher(app, settings),
-        queue_depth=celery_queue_depth(app, settings),
+        publish=celery_publisher(app, settings) if app is not None else None,
+        queue_depth=celery_queue_depth(app, settings) if app is not None else None,
         visibility_timeout=settings.relay_visibility_timeout,
         poll_interval=settings.relay_poll_interval,
     )
@@ -365,7 +404,7 @@ def run_relay(
     """``calisera relay``: publish until SIGTERM/SIGINT (or once), serving ``/metrics``
     on ``metrics_host:metrics_port`` when given."""
     configure_tracing("calisera-relay", settings.otel_exporter_otlp_endpoint)
-    relay = build_relay(settings, create_celery(settings))
+    relay = build_relay(settings, None if uses_table_queue(settings) else create_celery(settings))
     if once:
         with relay.connect() as conn:
             log.info("relay_once", published=relay.run_once(conn))

@@ -38,7 +38,7 @@ from calisera.core.consumers import Consumer, WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import EventEnvelope, PermanentEventError
 from calisera.core.metrics import LATENCY_BUCKETS, mark_process_dead, serve_metrics
-from calisera.core.queue import DELIVER_TASK, create_celery, queue_name
+from calisera.core.queue import DELIVER_TASK, create_celery, queue_name, uses_table_queue
 from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing, current_trace_id
 from calisera.processes import deliveries
@@ -131,33 +131,98 @@ def close_process_states() -> None:
             state.loop.close()
 
 
+async def consume(context: WorkerContext, consumer: Consumer, event: EventEnvelope) -> str:
+    """The consumer's transaction, then its after-commit work: ``handled`` or ``duplicate``."""
+    handled = await deliver(consumer, context.sessionmaker, event)
+    if consumer.after_commit is not None:
+        await consumer.after_commit(context, event)
+    return "handled" if handled else "duplicate"
+
+
 async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope) -> str:
     visibility = state.context.settings.relay_visibility_timeout
     async with state.db.engine.begin() as conn:
         if not await deliveries.lease(conn, consumer.name, event.id, visibility):
             return "duplicate"
-    handled = await deliver(consumer, state.context.sessionmaker, event)
-    if consumer.after_commit is not None:
-        await consumer.after_commit(state.context, event)
+    outcome = await consume(state.context, consumer, event)
     async with state.db.engine.begin() as conn:
         await deliveries.confirm(conn, consumer.name, event)
-    return "handled" if handled else "duplicate"
+    return outcome
 
 
-async def _record_failure(
-    state: ProcessState, consumer: str, event: EventEnvelope, exc: Exception, delay: float
+async def record_failure(
+    db: Database,
+    settings: Settings,
+    consumer: str,
+    event: EventEnvelope,
+    exc: Exception,
+    wait: float,
 ) -> tuple[int, bool]:
-    settings = state.context.settings
-    async with state.db.engine.begin() as conn:
+    """Count the failed attempt (the next one is due after ``wait`` seconds) -> (failures, dead)."""
+    async with db.engine.begin() as conn:
         return await deliveries.record_failure(
             conn,
             consumer,
             event,
             error=repr(exc),
-            wait=delay + settings.relay_visibility_timeout,
+            wait=wait,
             max_attempts=settings.delivery_max_attempts,
             permanent=isinstance(exc, PermanentEventError),
         )
+
+
+def consume_span(
+    consumer: str, event: EventEnvelope, traceparent: str | None
+) -> contextlib.AbstractContextManager[trace.Span]:
+    """The span of one delivery: a child of the current span (Celery's instrumentation
+    continued the message header's trace), else of ``traceparent``."""
+    parent = None
+    if not trace.get_current_span().get_span_context().is_valid:
+        parent = propagate.extract({"traceparent": traceparent} if traceparent else {})
+    return tracer.start_as_current_span(
+        f"consume {event.type}",
+        context=parent,
+        kind=trace.SpanKind.CONSUMER,
+        attributes={"messaging.destination.name": consumer, "event.id": str(event.id)},
+    )
+
+
+def log_consumed(consumer: str, event: EventEnvelope, outcome: str, started: float) -> None:
+    HANDLE_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+    log.info(
+        "event_consumed",
+        consumer=consumer,
+        event_id=str(event.id),
+        type=event.type,
+        outcome=outcome,
+        trace_id=current_trace_id(),
+    )
+    HANDLED.labels(consumer, outcome).inc()
+
+
+def log_failed(
+    consumer: str,
+    event: EventEnvelope,
+    exc: Exception,
+    *,
+    failures: int,
+    dead: bool,
+    retry_in: float,
+    started: float,
+) -> None:
+    HANDLE_SECONDS.labels(consumer).observe(time.perf_counter() - started)
+    fields = {
+        "consumer": consumer,
+        "event_id": str(event.id),
+        "failures": failures,
+        "error": repr(exc),
+    }
+    if dead:
+        HANDLED.labels(consumer, "dead_lettered").inc()
+        log.error("delivery_dead_lettered", **fields)
+    else:
+        HANDLED.labels(consumer, "retried").inc()
+        log.warning("delivery_failed", retry_in=round(retry_in, 2), **fields)
 
 
 def register_tasks(app: Celery) -> None:
@@ -166,48 +231,33 @@ def register_tasks(app: Celery) -> None:
         state = process_state()
         event = EventEnvelope.model_validate(envelope)
         consumer = state.consumers[consumer_name]
-        # Celery's instrumentation (when on) already continued the header's trace.
-        parent = None
-        if not trace.get_current_span().get_span_context().is_valid:
-            traceparent = getattr(self.request, "traceparent", None) or event.traceparent
-            parent = propagate.extract({"traceparent": traceparent} if traceparent else {})
-        with tracer.start_as_current_span(
-            f"consume {event.type}",
-            context=parent,
-            kind=trace.SpanKind.CONSUMER,
-            attributes={"messaging.destination.name": consumer_name, "event.id": str(event.id)},
-        ) as span:
+        traceparent = getattr(self.request, "traceparent", None) or event.traceparent
+        with consume_span(consumer_name, event, traceparent) as span:
             started = time.perf_counter()
             try:
                 outcome = state.run(_handle(state, consumer, event))
             except Exception as exc:
                 span.record_exception(exc)
                 delay = RETRY_BACKOFF.delay(self.request.retries + 1)
-                failures, dead = state.run(_record_failure(state, consumer_name, event, exc, delay))
-                fields = {
-                    "consumer": consumer_name,
-                    "event_id": str(event.id),
-                    "failures": failures,
-                    "error": repr(exc),
-                }
-                HANDLE_SECONDS.labels(consumer_name).observe(time.perf_counter() - started)
+                settings = state.context.settings
+                # The relay re-publishes it only if Celery's own retry is lost.
+                wait = delay + settings.relay_visibility_timeout
+                failures, dead = state.run(
+                    record_failure(state.db, settings, consumer_name, event, exc, wait)
+                )
+                log_failed(
+                    consumer_name,
+                    event,
+                    exc,
+                    failures=failures,
+                    dead=dead,
+                    retry_in=delay,
+                    started=started,
+                )
                 if dead:
-                    HANDLED.labels(consumer_name, "dead_lettered").inc()
-                    log.error("delivery_dead_lettered", **fields)
                     return "dead"
-                HANDLED.labels(consumer_name, "retried").inc()
-                log.warning("delivery_failed", retry_in=round(delay, 2), **fields)
                 raise self.retry(exc=exc, countdown=delay) from exc
-            HANDLE_SECONDS.labels(consumer_name).observe(time.perf_counter() - started)
-            log.info(
-                "event_consumed",
-                consumer=consumer_name,
-                event_id=str(event.id),
-                type=event.type,
-                outcome=outcome,
-                trace_id=current_trace_id(),
-            )
-        HANDLED.labels(consumer_name, outcome).inc()
+            log_consumed(consumer_name, event, outcome, started)
         return outcome
 
 
@@ -219,7 +269,7 @@ def quiet_task_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event) -> None:
+def periodic_loop(settings: Settings, consumer: Consumer, stop: threading.Event) -> None:
     """The consumer's sweep, in a thread of the worker's main process (own loop and engine)."""
     assert settings.database_url and consumer.periodic is not None
     loop = asyncio.new_event_loop()
@@ -295,6 +345,11 @@ def run_worker(
             HANDLED.labels(name, outcome)
     if metrics_port is not None:
         serve_metrics(metrics_port, metrics_host)
+    if uses_table_queue(settings):
+        from calisera.processes.table_worker import run_table_worker
+
+        run_table_worker(settings, {q: consumers[q] for q in names}, concurrency=concurrency)
+        return
 
     @worker_process_shutdown.connect(weak=False)
     def forget_child(pid: int | None = None, **kwargs: Any) -> None:
@@ -312,7 +367,7 @@ def run_worker(
         def start_periodic(**kwargs: Any) -> None:
             for consumer in periodic:
                 threading.Thread(
-                    target=_periodic_loop, args=(settings, consumer, stop), daemon=True
+                    target=periodic_loop, args=(settings, consumer, stop), daemon=True
                 ).start()
 
         @worker_shutting_down.connect(weak=False)

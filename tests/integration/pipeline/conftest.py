@@ -265,14 +265,16 @@ class Pipeline:
         return proc
 
     def kill_worker(self, proc: subprocess.Popen[bytes]) -> None:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # a worker that died already
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
     def start_relay(self) -> None:
-        from calisera.core.queue import create_celery
+        from calisera.core.queue import create_celery, uses_table_queue
         from calisera.processes.relay import build_relay
 
-        self.relay = build_relay(self.settings, create_celery(self.settings))
+        app = None if uses_table_queue(self.settings) else create_celery(self.settings)
+        self.relay = build_relay(self.settings, app)
         self.relay_thread = threading.Thread(target=self.relay.run, daemon=True)
         self.relay_thread.start()
 

@@ -1,11 +1,12 @@
 """One booking is one trace: ``POST /api/v1/bookings`` -> the outbox row's
-``traceparent`` -> the relay's publish -> the Celery message -> the worker's consume ->
-the SMTP send, all with the request's trace id.
+``traceparent`` -> the relay's publish -> the message (a ``relay.deliveries`` row on
+the table queue, a Celery message on RabbitMQ) -> the worker's consume -> the SMTP
+send, all with the request's trace id.
 
 The three processes' code runs in this test's process so that one in-memory exporter
-sees every span: the services' ASGI app, the relay's ``run_once`` (a thread, the real
-Celery publisher on the embedded broker) and a real Celery worker consuming in a thread
-(``celery.contrib.testing``), sending to a real SMTP server (aiosmtpd).
+sees every span: the services' ASGI app, the relay's ``run_once`` (a thread) and the
+real worker: the table queue's in this event loop, or a real Celery worker consuming in
+a thread (``celery.contrib.testing``); it sends to a real SMTP server (aiosmtpd).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -26,9 +27,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from calisera.core import telemetry
 from calisera.core.queue import create_celery
+from calisera.core.settings import Settings
 from calisera.processes import worker
 from calisera.processes.relay import build_relay
-from tests.integration.pipeline.conftest import query
+from calisera.processes.routing import load_consumers
+from calisera.processes.table_worker import TableWorker
+from tests.integration.pipeline.conftest import BROKERS, RUN_ID, _delete_queues, amqp_url, query
 
 
 @pytest.fixture
@@ -46,10 +50,10 @@ def spans(monkeypatch: pytest.MonkeyPatch, app: object) -> Iterator[InMemorySpan
     finally:
         exporter.shutdown()  # its processor stays registered, and drops what comes next
         if not was_instrumented:
-            from opentelemetry.instrumentation.celery import CeleryInstrumentor
             from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-            CeleryInstrumentor().uninstrument()
+            # Celery's stays: only this module runs Celery tasks in this process, and
+            # instrumenting it again after an uninstrument made no task spans.
             HTTPXClientInstrumentor().uninstrument()
             monkeypatch.setattr(telemetry, "_libraries", False)
 
@@ -71,12 +75,43 @@ def _ancestors(span: ReadableSpan, by_id: dict[int, ReadableSpan]) -> list[Reada
     return chain
 
 
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[None]:
+    """The worker of ``settings``'s transport, in this process."""
+    if settings.broker_url is None:
+        table = TableWorker(settings, {"notifications": load_consumers(settings)["notifications"]})
+        task = asyncio.create_task(table.run())
+        try:
+            yield
+        finally:
+            table.stop()
+            await task
+        return
+    worker.configure(settings)
+    celery_app = create_celery(settings)
+    worker.register_tasks(celery_app)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield
+    finally:
+        # what the in-thread worker opened goes with this test's database
+        await asyncio.to_thread(worker.close_process_states)  # idle now
+        worker.configure(settings)
+        celery_app.close()
+        _delete_queues(settings)
+
+
 @pytest.mark.timeout(150)
+@pytest.mark.parametrize("broker", BROKERS)
 async def test_one_booking_is_one_trace_from_the_request_to_the_smtp_send(
-    client, admin_headers, settings, smtp, spans
+    broker, client, admin_headers, settings, smtp, spans
 ):
     mailbox, smtp_url = smtp
-    pipeline_settings = settings.with_changes(smtp_url=smtp_url)
+    pipeline_settings = settings.with_changes(
+        smtp_url=smtp_url,
+        broker_url=amqp_url() if broker == "rabbitmq" else None,
+        queue_prefix=f"t{RUN_ID}{uuid.uuid4().hex[:6]}.",
+    )
     slug = f"trace-{uuid.uuid4().hex[:6]}"
     provider = await client.post(
         "/api/v1/providers",
@@ -98,10 +133,7 @@ async def test_one_booking_is_one_trace_from_the_request_to_the_smtp_send(
     )
     assert hours.status_code == 200, hours.text
 
-    worker.configure(pipeline_settings)
-    celery_app = create_celery(pipeline_settings)
-    worker.register_tasks(celery_app)
-    relay_app = create_celery(pipeline_settings)
+    relay_app = create_celery(pipeline_settings) if broker == "rabbitmq" else None
     relay = build_relay(pipeline_settings, relay_app)
     relay.metrics_interval = relay.prune_interval = 3600.0
     db = settings.database_url
@@ -113,7 +145,7 @@ async def test_one_booking_is_one_trace_from_the_request_to_the_smtp_send(
                 await asyncio.to_thread(relay.run_once, conn)
                 await asyncio.sleep(0.1)
 
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as _:
+    async with running_worker(pipeline_settings):
         relaying = asyncio.create_task(run_relay())
         try:
             await _eventually(
@@ -141,11 +173,8 @@ async def test_one_booking_is_one_trace_from_the_request_to_the_smtp_send(
             stop.set()
             with contextlib.suppress(Exception):
                 await relaying
-    # what the in-thread worker and the relay opened goes with this test's database
-    await asyncio.to_thread(worker.close_process_states)  # the in-thread worker's, idle now
-    worker.configure(pipeline_settings)
-    celery_app.close()
-    relay_app.close()
+    if relay_app is not None:
+        relay_app.close()
 
     finished = spans.get_finished_spans()
     [request] = [
@@ -171,4 +200,5 @@ async def test_one_booking_is_one_trace_from_the_request_to_the_smtp_send(
         assert "consume booking.created" in chain and "publish booking.created" in chain, chain
     # the instrumentations: SQL statements of the worker and Celery's own spans
     assert any(s.attributes and "db.system" in str(dict(s.attributes)) for s in mine), names
-    assert any(s.name.startswith(("run/", "apply_async/")) for s in mine), names
+    if broker == "rabbitmq":
+        assert any(s.name.startswith(("run/", "apply_async/")) for s in mine), names

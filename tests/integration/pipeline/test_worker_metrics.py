@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.pipeline.conftest import (
+    BROKERS,
     ROOT,
     booking_event,
     free_port,
@@ -35,9 +36,12 @@ def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def test_a_prefork_worker_serves_the_sum_of_its_pool_processes(make_pipeline, smtp, tmp_path):
+@pytest.mark.parametrize("broker", BROKERS[1:])  # a pool: the Kubernetes shape, on RabbitMQ
+def test_a_prefork_worker_serves_the_sum_of_its_pool_processes(
+    broker, make_pipeline, smtp, tmp_path
+):
     mailbox, smtp_url = smtp
-    pipeline = make_pipeline("embedded", smtp_url=smtp_url)
+    pipeline = make_pipeline(broker, smtp_url=smtp_url)
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     (multiproc / "counter_99999.db").write_bytes(b"left by a dead container")
