@@ -14,13 +14,14 @@ visibility timeout, so no broker has to be trusted with the end-to-end guarantee
 
 from __future__ import annotations
 
-from typing import Any
-
-from celery import Celery
-from kombu import Exchange, Queue
+from typing import TYPE_CHECKING, Any
 
 from calisera.core.database import sqlalchemy_url
 from calisera.core.settings import Settings
+
+if TYPE_CHECKING:  # imported when a Celery app is made: the table queue needs none
+    from celery import Celery
+    from kombu import Exchange
 
 DELIVER_TASK = "calisera.deliver"
 CONSUMER_QUEUES = ("notifications", "analytics", "listing", "integrations", "providers", "bookings")
@@ -57,6 +58,9 @@ def queue_name(settings: Settings, consumer: str) -> str:
 
 def create_celery(settings: Settings) -> Celery:
     """A configured Celery app; tasks are registered by :mod:`calisera.processes.worker`."""
+    from celery import Celery
+    from kombu import Exchange
+
     url = broker_url(settings)
     if url.startswith("sqla+"):
         _tune_embedded_transport()
@@ -122,6 +126,8 @@ def _tune_embedded_transport() -> None:
 
 
 def _config(settings: Settings, exchange: Exchange) -> dict[str, Any]:
+    from kombu import Queue
+
     queues = [
         Queue(
             queue_name(settings, c),

@@ -44,12 +44,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import structlog
-from celery import Celery
-from kombu.exceptions import KombuError
 from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
 from psycopg import sql
@@ -65,6 +63,9 @@ from calisera.core.telemetry import configure_tracing
 from calisera.processes import deliveries
 from calisera.processes.erasures import forget_erased
 from calisera.processes.routing import load_consumers
+
+if TYPE_CHECKING:  # Celery only with a broker: the table queue imports none of it
+    from celery import Celery
 
 log = structlog.get_logger("calisera.relay")
 tracer = trace.get_tracer("calisera.relay")
@@ -338,6 +339,7 @@ def _enqueued(consumer: str, row: dict[str, Any]) -> dict[str, Any]:
 def celery_publisher(app: Celery, settings: Settings) -> Publish:
     """Publish as one ``calisera.deliver`` task on the consumer's queue, continuing the
     producer's trace through the ``traceparent`` header."""
+    from kombu.exceptions import KombuError
 
     def publish(consumer: str, envelope: dict[str, Any]) -> None:
         traceparent = current_traceparent() or envelope.get("traceparent")

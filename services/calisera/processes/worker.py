@@ -24,12 +24,9 @@ import threading
 import time
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
-from celery import Celery, Task
-from celery.signals import worker_process_shutdown, worker_ready, worker_shutting_down
-from kombu.asynchronous import get_event_loop
 from opentelemetry import propagate, trace
 from prometheus_client import Counter, Histogram
 
@@ -43,6 +40,9 @@ from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing, current_trace_id
 from calisera.processes import deliveries
 from calisera.processes.routing import load_consumers
+
+if TYPE_CHECKING:  # Celery is imported by the Celery worker only, not the table queue's
+    from celery import Celery, Task
 
 log = structlog.get_logger("calisera.worker")
 tracer = trace.get_tracer("calisera.worker")
@@ -293,6 +293,8 @@ def _wake_the_event_loop_on_signals(**kwargs: Any) -> None:
     termination waited for it. Python writes a byte to the wakeup fd on every signal;
     the loop watches it, so the poll returns and the warm shutdown starts at once.
     (The embedded transport runs no event loop: its polls are short already.)"""
+    from kombu.asynchronous import get_event_loop
+
     hub = get_event_loop()
     if hub is None:
         return
@@ -350,6 +352,7 @@ def run_worker(
 
         run_table_worker(settings, {q: consumers[q] for q in names}, concurrency=concurrency)
         return
+    from celery.signals import worker_process_shutdown, worker_ready, worker_shutting_down
 
     @worker_process_shutdown.connect(weak=False)
     def forget_child(pid: int | None = None, **kwargs: Any) -> None:
