@@ -149,6 +149,11 @@ def worker_queues(settings: Settings) -> list[str]:
     return [name for name, c in load_consumers(settings).items() if c.event_types]
 
 
+UP_WORKER_LOOPS = 4
+"""Concurrent loops of ``up``'s worker on the table queue (one process: they overlap the
+waits on PostgreSQL and the SMTP server; Celery's solo pool ignores it)."""
+
+
 def worker_starter(extra: tuple[str, ...] = ()) -> Starter:
     """Starts ``up``'s one worker (solo pool) for every queue with work, with ``extra``
     arguments."""
@@ -157,7 +162,7 @@ def worker_starter(extra: tuple[str, ...] = ()) -> Starter:
         queues = worker_queues(settings)
         if not queues:
             return lambda: None
-        args = ("worker", *queues, "--concurrency", "1", "--pool", "solo", *extra)
+        args = ("worker", *queues, "--concurrency", str(UP_WORKER_LOOPS), "--pool", "solo", *extra)
         return Supervised(args, settings).stop
 
     return start
