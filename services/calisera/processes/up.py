@@ -1,8 +1,9 @@
 """``calisera up``: the whole platform on one machine, in one command.
 
-Starts (or adopts) the embedded PostgreSQL unless ``DATABASE_URL`` is set, migrates every
-schema, then serves every service on one port together with the background processes
-(outbox relay, queue workers) that :mod:`calisera.processes.supervisor` keeps running.
+Starts (or adopts) the embedded PostgreSQL unless ``DATABASE_URL`` is set (and starts it
+again should it die while ``up`` runs), migrates every schema, then serves every service
+on one port together with the background processes (outbox relay, queue workers) that
+:mod:`calisera.processes.supervisor` keeps running.
 Local secrets the developer did not configure (admin token, token-signing key) are
 generated once and kept in the data dir, so a restart keeps sessions and tokens valid.
 """
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 import structlog
 
-from calisera.core.embedded import EmbeddedPostgres
+from calisera.core.embedded import EmbeddedPostgres, Watchdog
 from calisera.core.settings import Settings
 from calisera.core.tokens import load_or_create_private_key
 from calisera.processes.server import StartupError, ensure_port_free, serve_uvicorn
@@ -108,6 +109,7 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     settings = local_settings(settings, base_url=f"http://{shown_host}:{port}")
     embedded: EmbeddedPostgres | None = None
+    watchdog: Watchdog | None = None
     with data_dir_lock(settings.data_dir):
         try:
             if settings.database_url is None:
@@ -115,6 +117,8 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
                 url = embedded.start()
                 settings = settings.with_changes(database_url=url)
                 log.info("embedded_postgres_ready", pgdata=str(embedded.pgdata))
+                watchdog = Watchdog(embedded)
+                watchdog.start()
             assert settings.database_url is not None
             states = upgrade_all(settings.database_url)
             log.info("migrated", schemas={s.service: s.current for s in states})
@@ -123,6 +127,8 @@ def run_up(settings: Settings, *, host: str, port: int, background: Background) 
             _print_banner(settings, host, port, metrics_ports)
             serve_uvicorn(app, host=host, port=port)
         finally:
+            if watchdog is not None:  # before anything stops the server on purpose
+                watchdog.stop()
             background.stop()
             if embedded is not None:
                 embedded.stop()
