@@ -177,11 +177,29 @@ def relay(
     once: Annotated[bool, typer.Option(help="Publish what is pending, then exit.")] = False,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
+    route: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="consumer=pattern[,pattern...], once per consumer (what `up` passes its "
+            "relay); default: the services' consumers, imported."
+        ),
+    ] = None,
 ) -> None:
     """Move committed outbox events of every service to the broker."""
     from calisera.processes.relay import run_relay
+    from calisera.processes.routing import parse_routes
 
-    run_relay(_settings(), once=once, metrics_port=metrics_port, metrics_host=metrics_host)
+    try:
+        routes = parse_routes(route) if route else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--route") from exc
+    run_relay(
+        _settings(),
+        once=once,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
+        routes=routes,
+    )
 
 
 dlq = typer.Typer(help="Dead-lettered deliveries: events a consumer failed on repeatedly.")

@@ -62,7 +62,7 @@ from calisera.core.settings import Settings
 from calisera.core.telemetry import configure_tracing
 from calisera.processes import deliveries
 from calisera.processes.erasures import forget_erased
-from calisera.processes.routing import load_consumers
+from calisera.processes.routing import Routes, load_consumers, matchers, routes_of
 
 if TYPE_CHECKING:  # Celery only with a broker: the table queue imports none of it
     from celery import Celery
@@ -382,13 +382,16 @@ def celery_queue_depth(app: Celery, settings: Settings) -> Callable[[str], int |
     return depth
 
 
-def build_relay(settings: Settings, app: Celery | None) -> Relay:
+def build_relay(settings: Settings, app: Celery | None, routes: Routes | None = None) -> Relay:
     """The relay of ``settings``: publishing with ``app`` on its broker, or (``app`` None,
-    see :func:`~calisera.core.queue.uses_table_queue`) onto the table queue."""
+    see :func:`~calisera.core.queue.uses_table_queue`) onto the table queue; ``routes``
+    as given (``up`` passes them), else the consumers' own."""
     assert settings.database_url, "the relay needs DATABASE_URL"
+    if routes is None:
+        routes = routes_of(load_consumers(settings))
     return Relay(
         database_url=settings.database_url,
-        routes={name: c.wants for name, c in load_consumers(settings).items()},
+        routes=matchers(routes),
         publish=celery_publisher(app, settings) if app is not None else None,
         queue_depth=celery_queue_depth(app, settings) if app is not None else None,
         visibility_timeout=settings.relay_visibility_timeout,
@@ -402,11 +405,13 @@ def run_relay(
     once: bool,
     metrics_port: int | None = None,
     metrics_host: str = "127.0.0.1",
+    routes: Routes | None = None,
 ) -> None:
     """``calisera relay``: publish until SIGTERM/SIGINT (or once), serving ``/metrics``
     on ``metrics_host:metrics_port`` when given."""
     configure_tracing("calisera-relay", settings.otel_exporter_otlp_endpoint)
-    relay = build_relay(settings, None if uses_table_queue(settings) else create_celery(settings))
+    app = None if uses_table_queue(settings) else create_celery(settings)
+    relay = build_relay(settings, app, routes)
     if once:
         with relay.connect() as conn:
             log.info("relay_once", published=relay.run_once(conn))

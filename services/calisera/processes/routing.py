@@ -3,11 +3,18 @@
 Found with importlib, by the queue names of :data:`calisera.core.queue.CONSUMER_QUEUES`,
 so a service whose consumers module does not exist yet is simply not routed to. The
 relay routes with it, a worker runs one of them, ``up`` starts a worker for each.
+
+Importing the consumers imports their services (~40 MB of a process's RSS). A relay needs
+only their event-type patterns: ``up``, which has the services loaded anyway, passes them
+to its relay (:func:`route_arguments`, ``calisera relay --route``), and :func:`matchers`
+turns them back into ``wants`` functions.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 
 from calisera.core.consumers import Consumer
@@ -40,3 +47,40 @@ def load_consumers(settings: Settings) -> dict[str, Consumer]:
         consumer: Consumer = module.consumer(settings)
         found[consumer.name] = consumer
     return found
+
+
+Routes = Mapping[str, Sequence[str]]
+"""Consumer name -> its event-type patterns (fnmatch; none: it takes nothing)."""
+
+
+def routes_of(consumers: Mapping[str, Consumer]) -> dict[str, tuple[str, ...]]:
+    return {name: tuple(c.event_types) for name, c in consumers.items()}
+
+
+def route_arguments(routes: Routes) -> list[str]:
+    """``--route name=pattern,pattern`` for each consumer (``name=`` when it takes none)."""
+    return [
+        arg
+        for name, patterns in routes.items()
+        for arg in ("--route", f"{name}={','.join(patterns)}")
+    ]
+
+
+def parse_routes(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The ``--route`` values back into routes; ValueError names a malformed one."""
+    routes: dict[str, tuple[str, ...]] = {}
+    for value in values:
+        name, sep, patterns = value.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--route {value!r}: expected consumer=pattern[,pattern...]")
+        routes[name.strip()] = tuple(p.strip() for p in patterns.split(",") if p.strip())
+    return routes
+
+
+def matchers(routes: Routes) -> dict[str, Callable[[str], bool]]:
+    """Each consumer's ``wants(event_type)``, as :meth:`Consumer.wants` decides it."""
+
+    def wants(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+        return lambda event_type: any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+
+    return {name: wants(tuple(patterns)) for name, patterns in routes.items()}
