@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from calisera.core.embedded import postmaster_pid as postmaster_pid  # the one up's watchdog uses
+
 ROOT = Path(__file__).resolve().parents[2]
 CALISERA = [sys.executable, "-m", "calisera.cli"]
 
@@ -61,18 +63,3 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             proc.kill()
             proc.wait()
     return proc.returncode
-
-
-def postmaster_pid(pgdata: Path) -> int | None:
-    pidfile = pgdata / "postmaster.pid"
-    if not pidfile.exists():
-        return None
-    try:
-        pid = int(pidfile.read_text().splitlines()[0])
-    except (ValueError, IndexError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    return pid

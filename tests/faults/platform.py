@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import shutil
 import signal
 import socket
@@ -89,13 +88,10 @@ class Postgres:
         pg_ctl(list(args), pgdata=self.pgdata, user=server.system_user, timeout=60)
 
     def stop_server(self) -> None:
-        self._options = shlex.split((self.pgdata / "postmaster.opts").read_text())[1:]
         self._pg_ctl("-w", "-m", "fast", "stop")
 
     def start_server(self) -> None:
-        self._pg_ctl(
-            "-w", "-l", str(self.pgdata / "restart.log"), "-o", shlex.join(self._options), "start"
-        )
+        self.embedded.restart(timeout=60)  # as up's watchdog does: same socket and port
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         from calisera.core.database import libpq_url

@@ -8,7 +8,7 @@ or duplicated event has no second effect. :func:`deliver` is what a queue worker
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -65,7 +65,12 @@ class Consumer:
     periodic_interval: float = 5.0
 
     def wants(self, event_type: str) -> bool:
-        return any(fnmatch.fnmatchcase(event_type, p) for p in self.event_types)
+        return matches(self.event_types, event_type)
+
+
+def matches(patterns: Iterable[str], event_type: str) -> bool:
+    """Whether ``event_type`` matches one of a consumer's ``patterns`` (fnmatch)."""
+    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
 
 
 async def claim(

@@ -52,6 +52,20 @@ def _tune(pgdata: Path) -> None:
             fh.write(f"\n{marker}\nmax_connections = 200\nshared_buffers = 256MB\n")
 
 
+def postmaster_pid(pgdata: Path) -> int | None:
+    """The pid of the postmaster running on ``pgdata``, or None (no server, or a dead one
+    whose ``postmaster.pid`` stayed behind)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    try:
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return None
+    return pid if alive else None
+
+
 class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``<data_dir>/postgres``."""
 
@@ -89,16 +103,7 @@ class EmbeddedPostgres:
             server.cleanup()
 
     def postmaster_pid(self) -> int | None:
-        """The pid of the running postmaster of our data dir, or None."""
-        try:
-            pid = int((self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
-            return None
-        try:
-            alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return None
-        return pid if alive else None
+        return postmaster_pid(self.pgdata)
 
     def restart(self, timeout: float = 30) -> None:
         """Start the server again after it died, with the options it was started with

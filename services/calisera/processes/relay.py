@@ -168,17 +168,16 @@ class Relay:
                 for consumer, wants in self.routes.items()
                 if wants(row["type"])
             ]
-            if self.publish is None:
-                # The table queue: the recorded row is the message, due at once, and
-                # carries the trace on from this relay's span.
+            table_queue = self.publish is None
+            if table_queue:
+                # The recorded row is the message, and carries the trace on from this
+                # relay's span.
                 pairs = [(consumer, _enqueued(consumer, row)) for consumer, row in pairs]
-                due = deliveries.record_publications(
-                    conn, schema, pairs, self.visibility_timeout, table_queue=True
-                )
-                if due:
-                    deliveries.notify_due(conn)
-            else:
-                due = deliveries.record_publications(conn, schema, pairs, self.visibility_timeout)
+            due = deliveries.record_publications(
+                conn, schema, pairs, self.visibility_timeout, table_queue=table_queue
+            )
+            if due and table_queue:
+                deliveries.notify_due(conn)
             for consumer, row in pairs:
                 if (row["id"], consumer) in due:
                     if self.publish is not None:

@@ -12,12 +12,12 @@ turns them back into ``wants`` functions.
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 
-from calisera.core.consumers import Consumer
+from calisera.core.consumers import Consumer, matches
 from calisera.core.queue import CONSUMER_QUEUES
 from calisera.core.settings import Settings
 
@@ -78,9 +78,5 @@ def parse_routes(values: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 
 def matchers(routes: Routes) -> dict[str, Callable[[str], bool]]:
-    """Each consumer's ``wants(event_type)``, as :meth:`Consumer.wants` decides it."""
-
-    def wants(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-        return lambda event_type: any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
-
-    return {name: wants(tuple(patterns)) for name, patterns in routes.items()}
+    """Each consumer's ``wants(event_type)``, decided as :meth:`Consumer.wants` does."""
+    return {name: functools.partial(matches, tuple(patterns)) for name, patterns in routes.items()}
