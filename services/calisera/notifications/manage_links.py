@@ -10,6 +10,7 @@ token has not arrived yet (events out of order) waits for it, at most
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,18 +64,30 @@ class ManageLink:
     token: str | None
 
 
-async def manage_link(
-    session: AsyncSession, booking_id: uuid.UUID | None, secret: str | None
-) -> ManageLink:
-    """The booking's manage token, unsealed for rendering one e-mail."""
-    if booking_id is None:
-        return ManageLink(arrived=True, token=None)
-    row = (
-        await session.execute(
-            sa.select(manage_tokens.c.sealed).where(manage_tokens.c.booking_id == booking_id)
+async def manage_links(
+    session: AsyncSession, booking_ids: Iterable[uuid.UUID], secret: str | None
+) -> dict[uuid.UUID, ManageLink]:
+    """The manage tokens of a batch's bookings, unsealed for rendering their e-mails
+    (one query; a booking whose ``booking.created`` has not arrived is missing)."""
+    wanted = set(booking_ids)
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        sa.select(manage_tokens.c.booking_id, manage_tokens.c.sealed).where(
+            manage_tokens.c.booking_id.in_(wanted)
         )
-    ).first()
-    if row is None:
-        return ManageLink(arrived=False, token=None)
-    token = unseal(secret, MANAGE_TOKEN_PURPOSE, row.sealed) if secret and row.sealed else None
-    return ManageLink(arrived=True, token=token)
+    )
+    return {
+        row.booking_id: ManageLink(
+            arrived=True,
+            token=unseal(secret, MANAGE_TOKEN_PURPOSE, row.sealed)
+            if secret and row.sealed
+            else None,
+        )
+        for row in rows
+    }
+
+
+NOT_ARRIVED = ManageLink(arrived=False, token=None)
+NO_BOOKING = ManageLink(arrived=True, token=None)
+"""A message without a booking has no link to wait for."""

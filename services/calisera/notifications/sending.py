@@ -41,7 +41,14 @@ from calisera.notifications.channels import (
     send_push,
     sms_gateway,
 )
-from calisera.notifications.manage_links import MANAGE_LINK_RETRY, MANAGE_LINK_WAIT, manage_link
+from calisera.notifications.manage_links import (
+    MANAGE_LINK_RETRY,
+    MANAGE_LINK_WAIT,
+    NO_BOOKING,
+    NOT_ARRIVED,
+    ManageLink,
+    manage_links,
+)
 from calisera.notifications.models import (
     messages,
     push_subscriptions,
@@ -87,7 +94,10 @@ class LeaseLost(Exception):
 async def send_pending(
     ctx: WorkerContext, *, event_id: uuid.UUID | None = None, limit: int = 50
 ) -> int:
-    """Send what is due (all, or one event's); returns how many were accepted."""
+    """Send what is due (all, or one event's); returns how many were accepted.
+
+    A batch costs one claiming transaction (with its customers' manage links), one
+    ledger commit per e-mail and one ``sent`` mark for all that were accepted."""
     sent = 0
     if event_id is None:
         await _settle_handed_over(ctx)
@@ -107,6 +117,7 @@ async def send_pending(
             if event_id is not None:
                 query = query.where(messages.c.event_id == event_id)
             batch = (await session.execute(query)).all()
+            links: dict[uuid.UUID, ManageLink] = {}
             if batch:
                 await session.execute(
                     messages.update()
@@ -117,21 +128,40 @@ async def send_pending(
                         next_attempt_at=sa.func.now() + _lease(ctx),
                     )
                 )
+                links = await manage_links(
+                    session,
+                    (m.booking_id for m in batch if _needs_manage_link(m)),
+                    ctx.settings.admin_token_value,
+                )
         if not batch:
             return sent
-        for message in batch:
-            if await _send_one(ctx, message):
-                sent += 1
+        accepted: list[Any] = []
+        try:
+            for message in batch:
+                link = (
+                    links.get(message.booking_id, NOT_ARRIVED) if message.booking_id else NO_BOOKING
+                )
+                if await _send_one(ctx, message, link):
+                    accepted.append(message)
+        finally:
+            if accepted:
+                await _mark_sent(ctx, [m.id for m in accepted])
+                for message in accepted:
+                    SENT.labels(message.channel).inc()
+        sent += len(accepted)
         if len(batch) < limit:
             return sent
 
 
-async def _send_one(ctx: WorkerContext, message: Any) -> bool:
+def _needs_manage_link(message: Any) -> bool:
+    return bool(message.channel == "email" and message.template == "customer")
+
+
+async def _send_one(ctx: WorkerContext, message: Any, link: ManageLink) -> bool:
+    """Send one leased message; True when its channel accepted it (marked by the caller)."""
     attempts = message.attempts + 1
     token = None
-    if message.channel == "email" and message.template == "customer":
-        async with ctx.sessionmaker() as session, session.begin():
-            link = await manage_link(session, message.booking_id, ctx.settings.admin_token_value)
+    if _needs_manage_link(message):
         if not link.arrived and _waits_for_manage_link(ctx, message):
             await _wait_for_manage_link(ctx, message)
             return False
@@ -169,8 +199,6 @@ async def _send_one(ctx: WorkerContext, message: Any) -> bool:
         )
         return False
     fault_point("notifications.after_smtp_accept")  # the window the ledger closes
-    await _mark_sent(ctx, message.id)
-    SENT.labels(message.channel).inc()
     return True
 
 
@@ -208,21 +236,25 @@ def _hand_over(ctx: WorkerContext, message_id: uuid.UUID, attempts: int) -> Hand
     return hand_over
 
 
-async def _mark_sent(ctx: WorkerContext, message_id: uuid.UUID) -> None:
-    """Record the accepted send, waiting out a database restart: until it is recorded
-    the message stays handed over, so giving up leaves it ``uncertain``, never re-sent."""
+async def _mark_sent(ctx: WorkerContext, message_ids: list[uuid.UUID]) -> None:
+    """Record the accepted sends, waiting out a database restart: until it is recorded
+    a message stays handed over, so giving up leaves it ``uncertain``, never re-sent."""
     backoff = Backoff(base=0.2, cap=5.0, jitter=0.5)
     for attempt in range(1, 13):
         try:
             async with ctx.sessionmaker() as session, session.begin():
                 await session.execute(
                     messages.update()
-                    .where(messages.c.id == message_id)
+                    .where(messages.c.id.in_(message_ids))
                     .values(status="sent", sent_at=sa.func.now(), last_error=None)
                 )
             return
         except (SQLAlchemyError, OSError) as exc:
-            log.warning("notification_sent_mark_retry", message_id=str(message_id), error=str(exc))
+            log.warning(
+                "notification_sent_mark_retry",
+                message_ids=[str(m) for m in message_ids],
+                error=str(exc),
+            )
             if attempt == 12:
                 raise
             await asyncio.sleep(backoff.delay(attempt))
