@@ -50,7 +50,7 @@ async def feed(analytics: Consumer, db: Database, events: list[EventEnvelope], s
     rng.shuffle(stream)
     handled = 0
     for event in stream:
-        handled += await deliver(analytics, db.sessionmaker, event)
+        handled += bool(await deliver(analytics, db.sessionmaker, event))
     return handled
 
 

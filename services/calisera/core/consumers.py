@@ -7,6 +7,7 @@ or duplicated event has no second effect. :func:`deliver` is what a queue worker
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -18,7 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from calisera.core.events import EventEnvelope
 from calisera.core.settings import Settings
 
-Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[bool | None]]
+"""Handles one event in the consumer's transaction. Returns ``False`` when it left no work
+for the consumer's ``after_commit`` (nothing queued to send), which then is skipped;
+``None`` or ``True`` otherwise."""
+
+
+class Delivered(enum.Enum):
+    """What :func:`deliver` did; true unless the event was a duplicate."""
+
+    HANDLED = "handled"
+    QUIET = "handled, nothing after the commit"
+    DUPLICATE = "duplicate"
+
+    def __bool__(self) -> bool:
+        return self is not Delivered.DUPLICATE
+
+    @property
+    def wants_after_commit(self) -> bool:
+        """A duplicate too: its first delivery may have died before the after-commit work."""
+        return self is not Delivered.QUIET
 
 
 @dataclass(frozen=True)
@@ -88,12 +108,12 @@ async def claim(
 
 async def deliver(
     consumer: Consumer, sessionmaker: async_sessionmaker[AsyncSession], event: EventEnvelope
-) -> bool:
-    """Handle ``event`` exactly once in effect; returns False for a duplicate."""
+) -> Delivered:
+    """Handle ``event`` exactly once in effect (false for a duplicate)."""
     async with sessionmaker() as session, session.begin():
         if consumer.processed is not None and not await claim(
             session, consumer.processed, consumer.name, event
         ):
-            return False
-        await consumer.handle(session, event)
-        return True
+            return Delivered.DUPLICATE
+        left_work = await consumer.handle(session, event)
+    return Delivered.QUIET if left_work is False else Delivered.HANDLED

@@ -37,15 +37,16 @@ def object_name(booking_id: uuid.UUID) -> str:
     return f"calisera-{booking_id}.ics"
 
 
-async def queue_write(session: AsyncSession, data: BookingData, version: int) -> None:
-    """Queue the calendar change of this booking version when a calendar is connected."""
+async def queue_write(session: AsyncSession, data: BookingData, version: int) -> bool:
+    """Queue the calendar change of this booking version when a calendar is connected;
+    False when none is."""
     connected = await session.scalar(
         sa.select(caldav_connections.c.provider_id).where(
             caldav_connections.c.provider_id == data.provider_id
         )
     )
     if connected is None:
-        return
+        return False
     values = {
         "provider_id": data.provider_id,
         "booking_version": version,
@@ -64,6 +65,7 @@ async def queue_write(session: AsyncSession, data: BookingData, version: int) ->
             where=caldav_writes.c.booking_version < version,
         )
     )
+    return True
 
 
 def booking_object(booking: Any) -> str:

@@ -23,21 +23,24 @@ from calisera.providers.events import PROVIDER_CREATED, PROVIDER_DELETED, PROVID
 PROVIDER_EVENTS = {t.name: t for t in (PROVIDER_CREATED, PROVIDER_UPDATED)}
 
 
-async def handle_event(session: AsyncSession, event: EventEnvelope) -> None:
+async def handle_event(session: AsyncSession, event: EventEnvelope) -> bool:
+    """Record the event's effects; False when it queued nothing to send or write (most
+    providers have no webhooks and no calendar), so the after-commit work is skipped."""
     if event.type == PROVIDER_DELETED.name:
         await erasure.erase_provider(session, PROVIDER_DELETED.parse(event).id)
-        return
+        return False
     provider_event = PROVIDER_EVENTS.get(event.type)
     if provider_event is not None:
         await read_models.provider_changed(session, provider_event.parse(event))
-        return
+        return False
     booking_event = BOOKING_EVENTS.get(event.type)
     if booking_event is None:
-        return
+        return False
     data = booking_event.parse(event)
-    await webhook_delivery.queue_deliveries(session, event)
+    queued = await webhook_delivery.queue_deliveries(session, event) > 0
     if await read_models.advance_booking(session, event.aggregate_version, data):
-        await caldav_writes.queue_write(session, data, event.aggregate_version)
+        queued = await caldav_writes.queue_write(session, data, event.aggregate_version) or queued
+    return queued
 
 
 async def _after_commit(ctx: WorkerContext, event: EventEnvelope) -> None:

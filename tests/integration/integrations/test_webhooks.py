@@ -164,6 +164,24 @@ async def test_delivery_is_signed_and_verified_by_the_receiver(
     assert entry["event_id"] == str(event.id)
 
 
+async def test_nothing_queued_skips_the_after_commit_work(
+    client, provider, integrations_consumer, worker_db, receiver: Receiver
+):
+    """Most providers have no webhooks and no calendar: their events cost no second
+    transaction; an event that queued a delivery still sends it right after the commit."""
+    from calisera.core.consumers import Delivered, deliver
+
+    sessions = worker_db.sessionmaker
+    assert await deliver(integrations_consumer, sessions, _event(provider)) is Delivered.QUIET
+    created = await _endpoint(client, provider, receiver.url)
+    receiver.secret = created["secret"]
+    queued = _event(provider)
+    assert await deliver(integrations_consumer, sessions, queued) is Delivered.HANDLED
+    assert await deliver(integrations_consumer, sessions, queued) is Delivered.DUPLICATE
+    assert Delivered.DUPLICATE.wants_after_commit  # a crash may have cut the first short
+    assert not Delivered.QUIET.wants_after_commit
+
+
 async def test_event_types_filter_what_is_sent(client, provider, consume, receiver: Receiver):
     created = await _endpoint(client, provider, receiver.url, types=("booking.cancelled",))
     receiver.secret = created["secret"]

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from calisera.bookings.events import BOOKING_EVENTS
-from calisera.core.consumers import WorkerContext, deliver
+from calisera.core.consumers import Delivered, WorkerContext, deliver
 from calisera.core.database import Database
 from calisera.core.events import UnsupportedEventVersion, new_event
 from calisera.notifications.consumers import consumer
@@ -49,7 +49,7 @@ def _provider_event(event_type, provider_id: uuid.UUID, version: int = 1):
 @pytest.mark.parametrize("type_", sorted(BOOKING_EVENTS))
 async def test_each_booking_event_built_from_its_model_is_handled(ctx, database_url, type_):
     event = booking_event(type_, version=2)
-    assert await deliver(consumer(ctx.settings), ctx.sessionmaker, event) is True
+    assert await deliver(consumer(ctx.settings), ctx.sessionmaker, event) is Delivered.HANDLED
     [(version,)] = query(
         database_url,
         "SELECT version FROM notifications.booking_state WHERE booking_id = %s",
@@ -75,7 +75,7 @@ async def test_each_booking_event_built_from_its_model_is_handled(ctx, database_
 async def test_each_provider_event_built_from_its_model_is_handled(ctx, database_url, event_type):
     provider_id = uuid.uuid4()
     event = _provider_event(event_type, provider_id)
-    assert await deliver(consumer(ctx.settings), ctx.sessionmaker, event) is True
+    assert await deliver(consumer(ctx.settings), ctx.sessionmaker, event) is Delivered.HANDLED
     rows = query(
         database_url,
         "SELECT slug, owner_email, timezone FROM notifications.providers WHERE provider_id = %s",

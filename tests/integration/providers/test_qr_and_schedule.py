@@ -208,7 +208,7 @@ async def test_schedule_config_converts_to_scheduling_values(client, admin_heade
 async def test_client_caches_and_revalidates(app, client, admin_headers, scheduled):
     p, simple, _, _ = scheduled
     platform = app.state.platform
-    providers = ProvidersClient(platform)
+    providers = ProvidersClient(platform, local_reads=False)  # over HTTP, as between pods
     requests: list[int] = []
 
     async def record(response):
@@ -230,5 +230,39 @@ async def test_client_caches_and_revalidates(app, client, admin_headers, schedul
             await providers.schedule_config(uuid.uuid4())
         got = await providers.get_provider(p["id"])
         assert got["slug"] == p["slug"]
+    finally:
+        await providers.aclose()
+
+
+async def test_client_in_the_same_process_revalidates_without_http(
+    app, client, admin_headers, scheduled
+):
+    """Hosted together (``calisera up``): the same cache and version check, read from the
+    database directly, and a change is seen by the very next call."""
+    p, simple, _, _ = scheduled
+    providers = ProvidersClient(app.state.platform)
+    requests: list[int] = []
+
+    async def record(response):
+        requests.append(response.status_code)
+
+    providers._http.event_hooks["response"].append(record)
+    try:
+        first = await providers.schedule_config(uuid.UUID(simple["id"]))
+        second = await providers.schedule_config(uuid.UUID(simple["id"]))
+        assert second is first
+        await client.patch(
+            f"/api/v1/providers/{p['id']}", json={"name": "Newer name"}, headers=admin_headers
+        )
+        third = await providers.schedule_config(uuid.UUID(simple["id"]))
+        assert third.provider_name == "Newer name"
+        assert third.version != first.version
+        over_http = await client.get(
+            f"/internal/v1/providers/services/{simple['id']}/schedule", headers=admin_headers
+        )
+        assert over_http.json() == third.model_dump(mode="json")
+        with pytest.raises(NotFound):
+            await providers.schedule_config(uuid.uuid4())
+        assert requests == []
     finally:
         await providers.aclose()
