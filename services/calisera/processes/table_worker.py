@@ -77,7 +77,12 @@ class TableWorker:
 
     async def run(self) -> None:
         assert self.settings.database_url, "the worker needs DATABASE_URL"
-        db = Database(self.settings.database_url, pool_size=self.concurrency + 1, max_overflow=2)
+        db = Database(
+            self.settings.database_url,
+            pool_size=self.concurrency + 1,
+            max_overflow=2,
+            pre_ping=False,  # failures are retried; see Database
+        )
         context = WorkerContext(settings=self.settings, sessionmaker=db.sessionmaker)
         self._wakes = [asyncio.Event() for _ in range(self.concurrency)]
         log.info("worker_started", queues=sorted(self.consumers), transport="table")

@@ -105,7 +105,7 @@ def process_state() -> ProcessState:
         assert _settings is not None and _settings.database_url
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        db = Database(_settings.database_url, pool_size=2, max_overflow=2)
+        db = Database(_settings.database_url, pool_size=2, max_overflow=2, pre_ping=False)
         state = ProcessState(
             pid=os.getpid(),
             loop=loop,
