@@ -211,6 +211,7 @@ def booking_phase(
         from bench.profiles import record
 
         samplers = record(_python_pids(tree), args.profile_seconds, Path(args.profile))
+    stats0, opened0 = _database_stats(db_url), _connections_opened(base)
     cpu0, began = tree.cpu(), time.monotonic()
     with PeakMemory(tree) as peak:
         booked = http_load(
@@ -232,6 +233,8 @@ def booking_phase(
         created = {email: float(at) for email, at in rows}
         drained_in = _drain(sink, set(created), args.drain_timeout)
         cpu_end, window = tree.cpu(), time.monotonic() - began
+    stats = {k: v - stats0[k] for k, v in _database_stats(db_url).items()}
+    opened = {k: v - opened0.get(k, 0.0) for k, v in _connections_opened(base).items()}
     for sampler in samplers:
         sampler.wait()
     accepted = sink.first_at()
@@ -258,6 +261,10 @@ def booking_phase(
         if count
         else None,
         "drain_s_after_load": drained_in,
+        "up_connections_opened": opened,
+        "database_per_booking": {
+            k: round(v / count, 2) if count else None for k, v in stats.items()
+        },
         "confirmations_at_sink": sum(1 for e in created if e in accepted),
         "lag_commit_to_smtp_s": {"p50": pct(lags, 0.5), "p95": pct(lags, 0.95)},
         "overlapping_confirmed_pairs": overlaps,
@@ -280,6 +287,28 @@ def _python_pids(tree: Tree) -> dict[str, int]:
         for i, proc in enumerate(procs):
             out[role if i == 0 else f"{role}-pool{i}"] = proc.pid
     return out
+
+
+def _database_stats(db_url: str) -> dict[str, int]:
+    """PostgreSQL's own counters of the database (load and drain, every process):
+    committed transactions and sessions opened (a pool that churns connections shows)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT xact_commit, xact_rollback, sessions FROM pg_stat_database"
+            " WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return {"commits": row[0], "rollbacks": row[1], "sessions_opened": row[2]}
+
+
+def _connections_opened(base: str) -> dict[str, float]:
+    """``up``'s ``calisera_db_connections_opened_total`` by pool."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    return {
+        line.split('pool="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("calisera_db_connections_opened_total{")
+    }
 
 
 def _drain(sink: Any, emails: set[str], timeout: float) -> float | None:

@@ -53,6 +53,18 @@ def markdown(r: dict[str, Any]) -> str:
                     f"{b['cpu_ms_per_booking_total']} ms",
                 ),
                 (
+                    "database per booking (load + drain): commits, rollbacks, sessions opened",
+                    ", ".join(str(v) for v in (b.get("database_per_booking") or {}).values())
+                    or "not measured",
+                ),
+                (
+                    "connections `up` opened during the run, by pool",
+                    ", ".join(
+                        f"{k} {v:g}" for k, v in (b.get("up_connections_opened") or {}).items()
+                    )
+                    or "not measured",
+                ),
+                (
                     "drain after the load (every confirmation at the SMTP sink)",
                     f"{b['drain_s_after_load']} s"
                     f" ({b['confirmations_at_sink']}/{b['bookings_created']} confirmations)",

@@ -31,6 +31,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import event
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -83,6 +84,8 @@ class PoolCollector(Collector):
     def track(self, name: str, engine: Any) -> None:
         self._engines[id(engine)] = engine
         self._names[id(engine)] = name
+        opened = DB_CONNECTIONS_OPENED.labels(name)
+        event.listen(engine, "connect", lambda *_: opened.inc())
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
@@ -113,6 +116,15 @@ def _waiters(pool: Any) -> float:
     getters = getattr(inner, "_getters", None)
     return float(sum(1 for g in getters if not g.done())) if getters else 0.0
 
+
+DB_CONNECTIONS_OPENED = Counter(
+    "calisera_db_connections_opened_total",
+    "Database connections opened, by pool: a steady rise under load is a pool too small "
+    "for its concurrency, opening and closing overflow connections.",
+    ["pool"],
+)
+for _pool in ("main", "reader"):
+    DB_CONNECTIONS_OPENED.labels(_pool)
 
 DB_POOLS = PoolCollector()
 REGISTRY.register(DB_POOLS)

@@ -201,8 +201,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT", "CALISERA_OTLP_ENDPOINT"),
     )
 
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    db_pool_size: int = 20
+    """Connections a process keeps (the reader pool keeps as many). Overflow connections
+    are closed when they come back: with 10 kept, 16 concurrent bookings through ``up``
+    opened ~150 connections in 15 s; the maximum per pool stays 30."""
+    db_max_overflow: int = 10
 
     # Where the other services live when each runs in its own process (Kubernetes).
     # Unset: the service is served by this very process (``calisera up``) and is called

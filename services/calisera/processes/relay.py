@@ -257,9 +257,13 @@ class Relay:
                 assert row is not None
                 BACKLOG.labels(schema).set(row["n"])
                 LAG.labels(schema).set(float(row["lag"]))
-            for row in deliveries.unconfirmed_counts(conn):
-                UNCONFIRMED.labels(row["consumer"]).set(row["open"])
-                DEAD.labels(row["consumer"]).set(row["dead"])
+            # A consumer whose deliveries are all confirmed has no row: it is 0 (not
+            # absent, and not stuck at its last backlog).
+            counts = {row["consumer"]: row for row in deliveries.unconfirmed_counts(conn)}
+            for consumer in {*self.routes, *counts}:
+                row = counts.get(consumer)
+                UNCONFIRMED.labels(consumer).set(row["open"] if row else 0)
+                DEAD.labels(consumer).set(row["dead"] if row else 0)
             if self.publish is None:
                 waiting = deliveries.waiting_counts(conn)
                 for consumer in self.routes:

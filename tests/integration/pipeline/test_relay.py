@@ -245,3 +245,26 @@ def test_old_confirmed_deliveries_and_consumed_broker_rows_are_pruned(db, settin
     rows = query(db, "SELECT DISTINCT event_id FROM relay.deliveries")
     assert rows == [(open_.id,)]
     assert query(db, "SELECT count(*), bool_and(visible) FROM public.kombu_message") == [(3, True)]
+
+
+def test_unconfirmed_gauge_falls_to_zero_once_all_are_confirmed(db):
+    """A consumer with nothing unconfirmed has no row in the counts: its gauge must say
+    0, not keep its last backlog (nor vanish)."""
+    from calisera.processes.relay import DEAD, UNCONFIRMED
+
+    event = booking_event()
+    insert_outbox(db, event)
+    r = relay(db, Recorder())
+    with r.connect() as conn:
+        r.run_once(conn)
+        r.update_metrics(conn)
+        assert UNCONFIRMED.labels("notifications")._value.get() >= 1
+        query(
+            db,
+            "UPDATE relay.deliveries SET confirmed_at = now() WHERE confirmed_at IS NULL"
+            " RETURNING 1",
+        )
+        r.update_metrics(conn)
+    for consumer in ("notifications", "analytics"):
+        assert UNCONFIRMED.labels(consumer)._value.get() == 0
+        assert DEAD.labels(consumer)._value.get() == 0
