@@ -185,11 +185,7 @@ async def test_generated_stream_matches_reference_and_rebuild_changes_nothing(
     client: Any,
     admin_headers: dict[str, str],
     database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from calisera.analytics import ingest
-
-    monkeypatch.setattr(ingest, "ROWS_PER_STATEMENT", 7)  # the rebuild writes in chunks
     world = generate(seed, timezone=timezone, bookings=45)
     other = generate(seed + 1, timezone="Asia/Tokyo", bookings=10)  # must not leak in
     handled = await feed(analytics, db, world.events + other.events, seed)

@@ -46,9 +46,6 @@ from calisera.providers.events import (
 )
 
 BUCKET_KEY = ("provider_id", "service_id", "day", "dimension", "bucket")
-ROWS_PER_STATEMENT = 1000
-"""Rows of one multi-row INSERT (17 columns each: well under PostgreSQL's 65,535
-parameters); a rebuild writes thousands of facts."""
 
 
 async def stored_secret(session: AsyncSession, name: str = "customer_key") -> bytes:
@@ -146,32 +143,29 @@ def _fact_row(fact: BookingFact) -> dict[str, Any]:
 async def save_facts(session: AsyncSession, facts: Sequence[BookingFact]) -> None:
     if not facts:
         return
+    stmt = insert(bookings)
     columns = [c.name for c in bookings.c if c.name != "booking_id"]
-    rows = [_fact_row(f) for f in facts]
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        stmt = insert(bookings).values(rows[start : start + ROWS_PER_STATEMENT])
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[bookings.c.booking_id],
-                set_={c: stmt.excluded[c] for c in columns},
-            )
-        )
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[bookings.c.booking_id],
+            set_={c: stmt.excluded[c] for c in columns},
+        ),
+        [_fact_row(f) for f in facts],
+    )
 
 
 async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...], int]) -> None:
     """Add contribution amounts (possibly negative) to the aggregate tables; rows that
-    come back to all zeros are removed, so incremental and rebuilt tables are equal.
-
-    Each table takes one multi-row statement (its keys are distinct), not one per row:
-    a booking touches about ten bucket rows."""
+    come back to all zeros are removed, so incremental and rebuilt tables are equal."""
     stat_rows, bucket_rows = split_rows(amounts)
     if stat_rows:
-        stmt = insert(daily_stats).values(stat_rows)
+        stmt = insert(daily_stats)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=["provider_id", "service_id", "day"],
                 set_={c: daily_stats.c[c] + stmt.excluded[c] for c in STAT_COLUMNS},
-            )
+            ),
+            stat_rows,
         )
         keys = [(r["provider_id"], r["service_id"], r["day"]) for r in stat_rows]
         await session.execute(
@@ -183,12 +177,13 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
             )
         )
     if bucket_rows:
-        stmt = insert(daily_buckets).values(bucket_rows)
+        stmt = insert(daily_buckets)
         await session.execute(
             stmt.on_conflict_do_update(
                 index_elements=list(BUCKET_KEY),
                 set_={"count": daily_buckets.c["count"] + stmt.excluded["count"]},
-            )
+            ),
+            bucket_rows,
         )
         key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]
         await session.execute(
