@@ -167,7 +167,8 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
             ),
             stat_rows,
         )
-        keys = [(r["provider_id"], r["service_id"], r["day"]) for r in stat_rows]
+        keys = [(r["provider_id"], r["service_id"], r["day"]) for r in stat_rows if _may_empty(r)]
+    if stat_rows and keys:
         await session.execute(
             sa.delete(daily_stats).where(
                 sa.tuple_(
@@ -185,13 +186,27 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
             ),
             bucket_rows,
         )
-        key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]
-        await session.execute(
-            sa.delete(daily_buckets).where(
-                sa.tuple_(*key_columns).in_([tuple(r[c] for c in BUCKET_KEY) for r in bucket_rows]),
-                daily_buckets.c["count"] == 0,
+        decreased = [tuple(r[c] for c in BUCKET_KEY) for r in bucket_rows if r["count"] <= 0]
+        if decreased:
+            key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]
+            await session.execute(
+                sa.delete(daily_buckets).where(
+                    sa.tuple_(*key_columns).in_(decreased), daily_buckets.c["count"] == 0
+                )
             )
-        )
+
+
+_NEVER_NEGATIVE = tuple(
+    c for c in STAT_COLUMNS if c not in ("lead_time_minutes", "cancel_notice_minutes")
+)
+"""Counts and booked minutes; the two notice columns go negative for a booking made or
+cancelled after its start."""
+
+
+def _may_empty(row: Mapping[str, Any]) -> bool:
+    """Whether adding ``row`` can leave a daily_stats row all zeros (then it is deleted):
+    not when it adds to a column that is never negative (a new booking's row)."""
+    return not any(row[c] > 0 for c in _NEVER_NEGATIVE)
 
 
 async def _merge_row(

@@ -10,7 +10,6 @@ token has not arrived yet (events out of order) waits for it, at most
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,24 +36,23 @@ async def keep_manage_token(
     """Keep the booking's sealed token (None: its ``booking.created`` carried none, there
     is nothing to wait for), and wake the customer e-mails that waited for it."""
     kept = (
-        await session.execute(
-            insert(manage_tokens)
-            .values(booking_id=booking_id, sealed=sealed)
-            .on_conflict_do_nothing()
-            .returning(manage_tokens.c.booking_id)
+        insert(manage_tokens)
+        .values(booking_id=booking_id, sealed=sealed)
+        .on_conflict_do_nothing()
+        .returning(manage_tokens.c.booking_id)
+        .cte("kept")
+    )
+    await session.execute(  # one statement: the wake-up only if the token is new
+        messages.update()
+        .add_cte(kept)
+        .where(
+            messages.c.booking_id.in_(sa.select(kept.c.booking_id)),
+            messages.c.channel == "email",
+            messages.c.template == "customer",
+            messages.c.status == "pending",
         )
-    ).first()
-    if kept is not None:
-        await session.execute(
-            messages.update()
-            .where(
-                messages.c.booking_id == booking_id,
-                messages.c.channel == "email",
-                messages.c.template == "customer",
-                messages.c.status == "pending",
-            )
-            .values(next_attempt_at=sa.func.now())
-        )
+        .values(next_attempt_at=sa.func.now())
+    )
 
 
 @dataclass(frozen=True)
@@ -64,30 +62,12 @@ class ManageLink:
     token: str | None
 
 
-async def manage_links(
-    session: AsyncSession, booking_ids: Iterable[uuid.UUID], secret: str | None
-) -> dict[uuid.UUID, ManageLink]:
-    """The manage tokens of a batch's bookings, unsealed for rendering their e-mails
-    (one query; a booking whose ``booking.created`` has not arrived is missing)."""
-    wanted = set(booking_ids)
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        sa.select(manage_tokens.c.booking_id, manage_tokens.c.sealed).where(
-            manage_tokens.c.booking_id.in_(wanted)
-        )
-    )
-    return {
-        row.booking_id: ManageLink(
-            arrived=True,
-            token=unseal(secret, MANAGE_TOKEN_PURPOSE, row.sealed)
-            if secret and row.sealed
-            else None,
-        )
-        for row in rows
-    }
-
-
-NOT_ARRIVED = ManageLink(arrived=False, token=None)
-NO_BOOKING = ManageLink(arrived=True, token=None)
-"""A message without a booking has no link to wait for."""
+def unseal_link(
+    booking_id: uuid.UUID | None, arrived: bool, sealed: str | None, secret: str | None
+) -> ManageLink:
+    """The manage link of one e-mail from its booking's ``manage_tokens`` row (read with
+    the message: was it there, and its sealed token)."""
+    if booking_id is None:
+        return ManageLink(arrived=True, token=None)  # no booking: nothing to wait for
+    token = unseal(secret, MANAGE_TOKEN_PURPOSE, sealed) if arrived and secret and sealed else None
+    return ManageLink(arrived=arrived, token=token)

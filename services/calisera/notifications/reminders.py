@@ -36,15 +36,16 @@ async def schedule_reminders(
     prefs: ProviderSettings,
     kind: str,
 ) -> None:
-    await session.execute(
-        reminders.update()
-        .where(
-            reminders.c.booking_id == booking_id,
-            reminders.c.status == "scheduled",
-            reminders.c.booking_version < version,
+    if version > 1:  # a booking's first version has no earlier reminders to cancel
+        await session.execute(
+            reminders.update()
+            .where(
+                reminders.c.booking_id == booking_id,
+                reminders.c.status == "scheduled",
+                reminders.c.booking_version < version,
+            )
+            .values(status="cancelled")
         )
-        .values(status="cancelled")
-    )
     if kind in NO_REMINDER_KINDS:
         return
     start = datetime.fromisoformat(str(payload["start"]))

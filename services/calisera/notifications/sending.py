@@ -41,15 +41,9 @@ from calisera.notifications.channels import (
     send_push,
     sms_gateway,
 )
-from calisera.notifications.manage_links import (
-    MANAGE_LINK_RETRY,
-    MANAGE_LINK_WAIT,
-    NO_BOOKING,
-    NOT_ARRIVED,
-    ManageLink,
-    manage_links,
-)
+from calisera.notifications.manage_links import MANAGE_LINK_RETRY, MANAGE_LINK_WAIT, unseal_link
 from calisera.notifications.models import (
+    manage_tokens,
     messages,
     push_subscriptions,
 )
@@ -96,52 +90,20 @@ async def send_pending(
 ) -> int:
     """Send what is due (all, or one event's); returns how many were accepted.
 
-    A batch costs one claiming transaction (with its customers' manage links), one
-    ledger commit per e-mail and one ``sent`` mark for all that were accepted."""
+    A batch costs one claiming statement (which brings its customers' manage links),
+    one ledger commit per e-mail and one ``sent`` mark for all that were accepted."""
     sent = 0
     if event_id is None:
         await _settle_handed_over(ctx)
     while True:
         async with ctx.sessionmaker() as session, session.begin():
-            query = (
-                sa.select(messages)
-                .where(
-                    messages.c.status.in_(("pending", "sending")),
-                    messages.c.handed_over_at.is_(None),
-                    messages.c.next_attempt_at <= sa.func.now(),
-                )
-                .order_by(messages.c.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            if event_id is not None:
-                query = query.where(messages.c.event_id == event_id)
-            batch = (await session.execute(query)).all()
-            links: dict[uuid.UUID, ManageLink] = {}
-            if batch:
-                await session.execute(
-                    messages.update()
-                    .where(messages.c.id.in_([m.id for m in batch]))
-                    .values(
-                        status="sending",
-                        attempts=messages.c.attempts + 1,
-                        next_attempt_at=sa.func.now() + _lease(ctx),
-                    )
-                )
-                links = await manage_links(
-                    session,
-                    (m.booking_id for m in batch if _needs_manage_link(m)),
-                    ctx.settings.admin_token_value,
-                )
+            batch = (await session.execute(_claim(ctx, event_id, limit))).all()
         if not batch:
             return sent
         accepted: list[Any] = []
         try:
-            for message in batch:
-                link = (
-                    links.get(message.booking_id, NOT_ARRIVED) if message.booking_id else NO_BOOKING
-                )
-                if await _send_one(ctx, message, link):
+            for message in sorted(batch, key=lambda m: m.created_at):
+                if await _send_one(ctx, message):
                     accepted.append(message)
         finally:
             if accepted:
@@ -153,15 +115,55 @@ async def send_pending(
             return sent
 
 
+def _claim(ctx: WorkerContext, event_id: uuid.UUID | None, limit: int) -> sa.Update:
+    """Lease up to ``limit`` due messages (their ``attempts`` counted), returning them
+    with their booking's manage token: was it seen, and sealed as it came."""
+    due = (
+        sa.select(messages.c.id)
+        .where(
+            messages.c.status.in_(("pending", "sending")),
+            messages.c.handed_over_at.is_(None),
+            messages.c.next_attempt_at <= sa.func.now(),
+        )
+        .order_by(messages.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if event_id is not None:
+        due = due.where(messages.c.event_id == event_id)
+    leased = due.subquery("due")
+    of_booking = manage_tokens.c.booking_id == messages.c.booking_id
+    return (
+        messages.update()
+        .where(messages.c.id == leased.c.id)
+        .values(
+            status="sending",
+            attempts=messages.c.attempts + 1,
+            next_attempt_at=sa.func.now() + _lease(ctx),
+        )
+        .returning(
+            *messages.c,
+            sa.exists().where(of_booking).label("token_arrived"),
+            sa.select(manage_tokens.c.sealed).where(of_booking).scalar_subquery().label("sealed"),
+        )
+    )
+
+
 def _needs_manage_link(message: Any) -> bool:
     return bool(message.channel == "email" and message.template == "customer")
 
 
-async def _send_one(ctx: WorkerContext, message: Any, link: ManageLink) -> bool:
+async def _send_one(ctx: WorkerContext, message: Any) -> bool:
     """Send one leased message; True when its channel accepted it (marked by the caller)."""
-    attempts = message.attempts + 1
+    attempts = message.attempts  # this attempt, counted by the claim
     token = None
     if _needs_manage_link(message):
+        link = unseal_link(
+            message.booking_id,
+            message.token_arrived,
+            message.sealed,
+            ctx.settings.admin_token_value,
+        )
         if not link.arrived and _waits_for_manage_link(ctx, message):
             await _wait_for_manage_link(ctx, message)
             return False
@@ -308,7 +310,7 @@ async def _wait_for_manage_link(ctx: WorkerContext, message: Any) -> None:
             .where(messages.c.id == message.id, messages.c.status == "sending")
             .values(
                 status="pending",
-                attempts=message.attempts,
+                attempts=message.attempts - 1,  # not counted
                 next_attempt_at=sa.func.now() + MANAGE_LINK_RETRY,
             )
         )
