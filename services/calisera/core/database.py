@@ -117,8 +117,13 @@ class Database:
         engine opens on first use (most processes never need it).
         """
         if self._reader is None:
+            # Autocommit: each read is one statement with its own snapshot, as under READ
+            # COMMITTED in a transaction, without the BEGIN and COMMIT round trips.
             self._reader_engine = create_async_engine(
-                sqlalchemy_url(self.url), pool_pre_ping=True, **self._reader_options
+                sqlalchemy_url(self.url),
+                pool_pre_ping=True,
+                isolation_level="AUTOCOMMIT",
+                **self._reader_options,
             )
             DB_POOLS.track("reader", self._reader_engine.sync_engine)
             instrument_engine(self._reader_engine)
