@@ -11,6 +11,7 @@ relay's tables only ever see ciphertext.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 
 from cryptography.exceptions import InvalidTag
@@ -21,7 +22,10 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 _AAD = b"calisera/sealed/v1"
 
 
+@functools.lru_cache(maxsize=16)
 def _key(secret: str, purpose: str) -> bytes:
+    """Derived once per (secret, purpose): every booking seals a token, every customer
+    e-mail unseals one, and HKDF was about 1 % of ``up``'s samples."""
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=f"calisera/{purpose}".encode()
     ).derive(secret.encode())
