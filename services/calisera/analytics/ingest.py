@@ -143,15 +143,30 @@ def _fact_row(fact: BookingFact) -> dict[str, Any]:
 async def save_facts(session: AsyncSession, facts: Sequence[BookingFact]) -> None:
     if not facts:
         return
-    stmt = insert(bookings)
-    columns = [c.name for c in bookings.c if c.name != "booking_id"]
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[bookings.c.booking_id],
-            set_={c: stmt.excluded[c] for c in columns},
-        ),
-        [_fact_row(f) for f in facts],
-    )
+    await session.execute(_SAVE_FACTS, [_fact_row(f) for f in facts])
+
+
+def _upsert(table: sa.Table, keys: list[str], set_: Callable[[Any], dict[str, Any]]) -> Any:
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(index_elements=keys, set_=set_(stmt.excluded))
+
+
+# Built once: every booking event runs them, and building them cost more than running.
+_SAVE_FACTS = _upsert(
+    bookings,
+    ["booking_id"],
+    lambda new: {c.name: new[c.name] for c in bookings.c if c.name != "booking_id"},
+)
+_ADD_STATS = _upsert(
+    daily_stats,
+    ["provider_id", "service_id", "day"],
+    lambda new: {c: daily_stats.c[c] + new[c] for c in STAT_COLUMNS},
+)
+_ADD_BUCKETS = _upsert(
+    daily_buckets,
+    list(BUCKET_KEY),
+    lambda new: {"count": daily_buckets.c["count"] + new["count"]},
+)
 
 
 async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...], int]) -> None:
@@ -159,14 +174,7 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
     come back to all zeros are removed, so incremental and rebuilt tables are equal."""
     stat_rows, bucket_rows = split_rows(amounts)
     if stat_rows:
-        stmt = insert(daily_stats)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["provider_id", "service_id", "day"],
-                set_={c: daily_stats.c[c] + stmt.excluded[c] for c in STAT_COLUMNS},
-            ),
-            stat_rows,
-        )
+        await session.execute(_ADD_STATS, stat_rows)
         keys = [(r["provider_id"], r["service_id"], r["day"]) for r in stat_rows if _may_empty(r)]
     if stat_rows and keys:
         await session.execute(
@@ -178,14 +186,7 @@ async def apply_amounts(session: AsyncSession, amounts: Mapping[tuple[Any, ...],
             )
         )
     if bucket_rows:
-        stmt = insert(daily_buckets)
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=list(BUCKET_KEY),
-                set_={"count": daily_buckets.c["count"] + stmt.excluded["count"]},
-            ),
-            bucket_rows,
-        )
+        await session.execute(_ADD_BUCKETS, bucket_rows)
         decreased = [tuple(r[c] for c in BUCKET_KEY) for r in bucket_rows if r["count"] <= 0]
         if decreased:
             key_columns = [daily_buckets.c[c] for c in BUCKET_KEY]

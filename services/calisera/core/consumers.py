@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -98,12 +99,26 @@ async def claim(
 ) -> bool:
     """Record ``event`` as handled by ``consumer``; False when it already was."""
     result = await session.execute(
+        _claim_statement(table),
+        {"claim_consumer": consumer, "claim_event": event.id, "claim_type": event.type},
+    )
+    return result.first() is not None
+
+
+@functools.cache
+def _claim_statement(table: sa.Table) -> sa.Insert:
+    """Built once per table: constructing a statement per call cost more than running
+    it (about 0.07 ms of the 0.2 ms of an execute)."""
+    return (
         insert(table)
-        .values(consumer=consumer, event_id=event.id, event_type=event.type)
+        .values(
+            consumer=sa.bindparam("claim_consumer"),
+            event_id=sa.bindparam("claim_event"),
+            event_type=sa.bindparam("claim_type"),
+        )
         .on_conflict_do_nothing()
         .returning(table.c.event_id)
     )
-    return result.first() is not None
 
 
 async def deliver(

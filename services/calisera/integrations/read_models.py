@@ -47,12 +47,28 @@ async def advance_booking(session: AsyncSession, version: int, data: BookingData
 async def remember_provider(
     session: AsyncSession, provider_id: uuid.UUID, name: str | None, timezone: str | None
 ) -> None:
-    values = {"name": name, "timezone": timezone}
     await session.execute(
-        insert(providers)
-        .values(provider_id=provider_id, **values)
-        .on_conflict_do_update(index_elements=["provider_id"], set_=values)
+        _REMEMBER_PROVIDER, {"p_id": provider_id, "p_name": name, "p_timezone": timezone}
     )
+
+
+_REMEMBER_PROVIDER = (
+    insert(providers)
+    .values(
+        provider_id=sa.bindparam("p_id"),
+        name=sa.bindparam("p_name"),
+        timezone=sa.bindparam("p_timezone"),
+    )
+    .on_conflict_do_update(
+        index_elements=["provider_id"],
+        set_={"name": sa.bindparam("p_name"), "timezone": sa.bindparam("p_timezone")},
+        # an unchanged provider (every booking event repeats it) writes no new row version
+        where=sa.tuple_(providers.c.name, providers.c.timezone).is_distinct_from(
+            sa.tuple_(sa.bindparam("p_name"), sa.bindparam("p_timezone"))
+        ),
+    )
+)
+"""Built once (every booking event runs it)."""
 
 
 async def provider_changed(session: AsyncSession, data: ProviderData) -> None:

@@ -146,22 +146,37 @@ async def _advance_booking(
     session: AsyncSession, booking_id: uuid.UUID, version: int, data: BookingData
 ) -> bool:
     """Keep the newest version seen; False when the event is older than what we know."""
-    status, start = data.status, data.start
     row = (
         await session.execute(
-            insert(booking_state)
-            .values(
-                booking_id=booking_id,
-                version=version,
-                status=status,
-                start_at=start,
-            )
-            .on_conflict_do_update(
-                index_elements=["booking_id"],
-                set_={"version": version, "status": status, "start_at": start},
-                where=booking_state.c.version <= version,
-            )
-            .returning(booking_state.c.version)
+            _ADVANCE_BOOKING,
+            {
+                "b_id": booking_id,
+                "b_version": version,
+                "b_status": data.status,
+                "b_start": data.start,
+            },
         )
     ).first()
     return row is not None
+
+
+_ADVANCE_BOOKING = (
+    insert(booking_state)
+    .values(
+        booking_id=sa.bindparam("b_id"),
+        version=sa.bindparam("b_version"),
+        status=sa.bindparam("b_status"),
+        start_at=sa.bindparam("b_start"),
+    )
+    .on_conflict_do_update(
+        index_elements=["booking_id"],
+        set_={
+            "version": sa.bindparam("b_version"),
+            "status": sa.bindparam("b_status"),
+            "start_at": sa.bindparam("b_start"),
+        },
+        where=booking_state.c.version <= sa.bindparam("b_version"),
+    )
+    .returning(booking_state.c.version)
+)
+"""Built once (every booking event runs it)."""

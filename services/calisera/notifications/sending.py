@@ -17,6 +17,7 @@ at-least-once (retried) for everything before it (docs/delivery.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,7 +98,7 @@ async def send_pending(
         await _settle_handed_over(ctx)
     while True:
         async with ctx.sessionmaker() as session, session.begin():
-            batch = (await session.execute(_claim(ctx, event_id, limit))).all()
+            batch = (await session.execute(*_claim(ctx, event_id, limit))).all()
         if not batch:
             return sent
         accepted: list[Any] = []
@@ -115,9 +116,20 @@ async def send_pending(
             return sent
 
 
-def _claim(ctx: WorkerContext, event_id: uuid.UUID | None, limit: int) -> sa.Update:
+def _claim(
+    ctx: WorkerContext, event_id: uuid.UUID | None, limit: int
+) -> tuple[sa.Update, dict[str, Any]]:
     """Lease up to ``limit`` due messages (their ``attempts`` counted), returning them
     with their booking's manage token: was it seen, and sealed as it came."""
+    params = {"limit": limit, "lease_for": _lease(ctx)}
+    if event_id is None:
+        return _claim_statement(False), params
+    return _claim_statement(True), {**params, "of_event": event_id}
+
+
+@functools.cache
+def _claim_statement(of_one_event: bool) -> sa.Update:
+    """Built once per variant (it runs after every event)."""
     due = (
         sa.select(messages.c.id)
         .where(
@@ -126,11 +138,11 @@ def _claim(ctx: WorkerContext, event_id: uuid.UUID | None, limit: int) -> sa.Upd
             messages.c.next_attempt_at <= sa.func.now(),
         )
         .order_by(messages.c.next_attempt_at)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
     )
-    if event_id is not None:
-        due = due.where(messages.c.event_id == event_id)
+    if of_one_event:
+        due = due.where(messages.c.event_id == sa.bindparam("of_event"))
     leased = due.subquery("due")
     of_booking = manage_tokens.c.booking_id == messages.c.booking_id
     return (
@@ -139,7 +151,7 @@ def _claim(ctx: WorkerContext, event_id: uuid.UUID | None, limit: int) -> sa.Upd
         .values(
             status="sending",
             attempts=messages.c.attempts + 1,
-            next_attempt_at=sa.func.now() + _lease(ctx),
+            next_attempt_at=sa.func.now() + sa.bindparam("lease_for", type_=sa.Interval),
         )
         .returning(
             *messages.c,
@@ -217,6 +229,22 @@ def _held(message_id: uuid.UUID, attempts: int) -> sa.ColumnElement[bool]:
     )
 
 
+_HAND_OVER = (
+    messages.update()
+    .where(
+        messages.c.id == sa.bindparam("message"),
+        messages.c.status == "sending",
+        messages.c.attempts == sa.bindparam("claim"),
+        messages.c.handed_over_at.is_(None),
+    )
+    .values(
+        handed_over_at=sa.func.now(),
+        next_attempt_at=sa.func.now() + sa.bindparam("lease_for", type_=sa.Interval),
+    )
+)
+"""Built once (it runs for every e-mail): the ledger's commit, only under this lease."""
+
+
 def _hand_over(ctx: WorkerContext, message_id: uuid.UUID, attempts: int) -> HandOver:
     """The ledger commit between the accepted envelope and the content."""
 
@@ -224,11 +252,8 @@ def _hand_over(ctx: WorkerContext, message_id: uuid.UUID, attempts: int) -> Hand
         try:
             async with ctx.sessionmaker() as session, session.begin():
                 result = await session.execute(
-                    messages.update()
-                    .where(_held(message_id, attempts), messages.c.handed_over_at.is_(None))
-                    .values(
-                        handed_over_at=sa.func.now(), next_attempt_at=sa.func.now() + _lease(ctx)
-                    )
+                    _HAND_OVER,
+                    {"message": message_id, "claim": attempts, "lease_for": _lease(ctx)},
                 )
         except (SQLAlchemyError, OSError) as exc:  # nothing transmitted yet: retry later
             raise DeliveryFailed(f"send ledger unavailable: {exc}") from exc
@@ -238,6 +263,13 @@ def _hand_over(ctx: WorkerContext, message_id: uuid.UUID, attempts: int) -> Hand
     return hand_over
 
 
+_MARK_SENT = (
+    messages.update()
+    .where(messages.c.id.in_(sa.bindparam("accepted", expanding=True)))
+    .values(status="sent", sent_at=sa.func.now(), last_error=None)
+)
+
+
 async def _mark_sent(ctx: WorkerContext, message_ids: list[uuid.UUID]) -> None:
     """Record the accepted sends, waiting out a database restart: until it is recorded
     a message stays handed over, so giving up leaves it ``uncertain``, never re-sent."""
@@ -245,11 +277,7 @@ async def _mark_sent(ctx: WorkerContext, message_ids: list[uuid.UUID]) -> None:
     for attempt in range(1, 13):
         try:
             async with ctx.sessionmaker() as session, session.begin():
-                await session.execute(
-                    messages.update()
-                    .where(messages.c.id.in_(message_ids))
-                    .values(status="sent", sent_at=sa.func.now(), last_error=None)
-                )
+                await session.execute(_MARK_SENT, {"accepted": message_ids})
             return
         except (SQLAlchemyError, OSError) as exc:
             log.warning(
