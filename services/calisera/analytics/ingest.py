@@ -82,35 +82,23 @@ async def record_booking_event(
         data=data,
         secret=secret,
     )
+    key = {
+        "o_booking": booking_id,
+        "o_version": envelope.aggregate_version,
+        "o_type": envelope.type,
+    }
     inserted = await session.execute(
-        insert(booking_observations)
-        .values(
-            booking_id=booking_id,
-            aggregate_version=envelope.aggregate_version,
-            event_type=envelope.type,
-            provider_id=data.provider_id,
-            occurred_at=envelope.occurred_at,
-            observation=observation,
-        )
-        .on_conflict_do_nothing()
-        .returning(booking_observations.c.booking_id)
+        _OBSERVE,
+        {
+            **key,
+            "o_provider": data.provider_id,
+            "o_at": envelope.occurred_at,
+            "o_seen": observation,
+        },
     )
     if inserted.first() is None:
         return False
-    earlier = [
-        row.observation
-        for row in await session.execute(
-            sa.select(booking_observations.c.observation).where(
-                booking_observations.c.booking_id == booking_id,
-                sa.not_(
-                    sa.and_(
-                        booking_observations.c.aggregate_version == envelope.aggregate_version,
-                        booking_observations.c.event_type == envelope.type,
-                    )
-                ),
-            )
-        )
-    ]
+    earlier = [row.observation for row in await session.execute(_EARLIER, key)]
     old = fold_booking(booking_id, earlier) if earlier else None
     new = fold_booking(booking_id, [*earlier, observation])
     await apply_amounts(session, contribution_delta(old, new))
@@ -144,6 +132,31 @@ async def save_facts(session: AsyncSession, facts: Sequence[BookingFact]) -> Non
     if not facts:
         return
     await session.execute(_SAVE_FACTS, [_fact_row(f) for f in facts])
+
+
+_OBSERVE = (
+    insert(booking_observations)
+    .values(
+        booking_id=sa.bindparam("o_booking"),
+        aggregate_version=sa.bindparam("o_version"),
+        event_type=sa.bindparam("o_type"),
+        provider_id=sa.bindparam("o_provider"),
+        occurred_at=sa.bindparam("o_at"),
+        observation=sa.bindparam("o_seen", type_=booking_observations.c.observation.type),
+    )
+    .on_conflict_do_nothing()
+    .returning(booking_observations.c.booking_id)
+)
+_EARLIER = sa.select(booking_observations.c.observation).where(
+    booking_observations.c.booking_id == sa.bindparam("o_booking"),
+    sa.not_(
+        sa.and_(
+            booking_observations.c.aggregate_version == sa.bindparam("o_version"),
+            booking_observations.c.event_type == sa.bindparam("o_type"),
+        )
+    ),
+)
+"""The booking's other observations (folded with this one into its fact)."""
 
 
 def _upsert(table: sa.Table, keys: list[str], set_: Callable[[Any], dict[str, Any]]) -> Any:

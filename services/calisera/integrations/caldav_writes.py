@@ -37,14 +37,16 @@ def object_name(booking_id: uuid.UUID) -> str:
     return f"calisera-{booking_id}.ics"
 
 
+_CONNECTED = sa.select(caldav_connections.c.provider_id).where(
+    caldav_connections.c.provider_id == sa.bindparam("of_provider")
+)
+"""Built once: every booking event asks, and most providers have no calendar."""
+
+
 async def queue_write(session: AsyncSession, data: BookingData, version: int) -> bool:
     """Queue the calendar change of this booking version when a calendar is connected;
     False when none is."""
-    connected = await session.scalar(
-        sa.select(caldav_connections.c.provider_id).where(
-            caldav_connections.c.provider_id == data.provider_id
-        )
-    )
+    connected = await session.scalar(_CONNECTED, {"of_provider": data.provider_id})
     if connected is None:
         return False
     values = {

@@ -77,18 +77,21 @@ def webhook_body(event: EventEnvelope) -> str:
     )
 
 
+_WANTING = sa.select(webhook_endpoints.c.id).where(
+    webhook_endpoints.c.provider_id == sa.bindparam("of_provider"),
+    webhook_endpoints.c.enabled,
+    sa.bindparam("of_type", type_=sa.Text) == sa.any_(webhook_endpoints.c.event_types),
+)
+"""The provider's enabled endpoints that want the event type (built once: every booking
+event asks, and most providers have none)."""
+
+
 async def queue_deliveries(session: AsyncSession, event: EventEnvelope) -> int:
     """One pending delivery per enabled endpoint of the provider that wants the event."""
     if event.provider_id is None:
         return 0
     endpoints = (
-        await session.scalars(
-            sa.select(webhook_endpoints.c.id).where(
-                webhook_endpoints.c.provider_id == event.provider_id,
-                webhook_endpoints.c.enabled,
-                sa.literal(event.type) == sa.any_(webhook_endpoints.c.event_types),
-            )
-        )
+        await session.scalars(_WANTING, {"of_provider": event.provider_id, "of_type": event.type})
     ).all()
     if not endpoints:
         return 0

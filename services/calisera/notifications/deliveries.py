@@ -30,25 +30,27 @@ async def queue_messages(
         return
     now = datetime.now(UTC)
     await session.execute(
-        insert(messages)
-        .values(
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "event_id": event_id,
-                    "channel": channel,
-                    "recipient": recipient,
-                    "provider_id": provider_id,
-                    "booking_id": booking_id,
-                    "template": template,
-                    "payload": payload,
-                    "next_attempt_at": now,
-                }
-                for channel, recipient, template in planned
-            ]
-        )
-        .on_conflict_do_nothing(constraint="uq_messages_dedup")
+        _QUEUE,
+        [
+            {
+                "id": uuid.uuid4(),
+                "event_id": event_id,
+                "channel": channel,
+                "recipient": recipient,
+                "provider_id": provider_id,
+                "booking_id": booking_id,
+                "template": template,
+                "payload": payload,
+                "next_attempt_at": now,
+            }
+            for channel, recipient, template in planned
+        ],
     )
+
+
+_QUEUE = insert(messages).on_conflict_do_nothing(constraint="uq_messages_dedup")
+"""Built once, run with the rows (psycopg pipelines them): a multi-row VALUES statement
+is compiled and keyed anew for its values on every event."""
 
 
 async def delivery_page(

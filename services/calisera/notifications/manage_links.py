@@ -35,14 +35,19 @@ async def keep_manage_token(
 ) -> None:
     """Keep the booking's sealed token (None: its ``booking.created`` carried none, there
     is nothing to wait for), and wake the customer e-mails that waited for it."""
+    await session.execute(_KEEP, {"of_booking": booking_id, "token": sealed})
+
+
+def _keep_statement() -> sa.Update:
+    """One statement: keep the token, and only if it is new wake the e-mails waiting."""
     kept = (
         insert(manage_tokens)
-        .values(booking_id=booking_id, sealed=sealed)
+        .values(booking_id=sa.bindparam("of_booking"), sealed=sa.bindparam("token"))
         .on_conflict_do_nothing()
         .returning(manage_tokens.c.booking_id)
         .cte("kept")
     )
-    await session.execute(  # one statement: the wake-up only if the token is new
+    return (
         messages.update()
         .add_cte(kept)
         .where(
@@ -53,6 +58,9 @@ async def keep_manage_token(
         )
         .values(next_attempt_at=sa.func.now())
     )
+
+
+_KEEP = _keep_statement()
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,11 @@ async def schedule_reminders(
         if start - timedelta(minutes=offset) > now
     ]
     if rows:
-        await session.execute(insert(reminders).values(rows).on_conflict_do_nothing())
+        await session.execute(_SCHEDULE, rows)
+
+
+_SCHEDULE = insert(reminders).on_conflict_do_nothing()
+"""Built once, run with the rows."""
 
 
 async def sweep_reminders(
