@@ -205,16 +205,22 @@ async def test_schedule_config_converts_to_scheduling_values(client, admin_heade
     assert [s.id for s in config.blocking_services()] != []
 
 
+def _statuses(providers: ProvidersClient) -> list[int]:
+    """The status of every HTTP response the client gets, in order."""
+    seen: list[int] = []
+
+    async def record(response):
+        seen.append(response.status_code)
+
+    providers._http.event_hooks["response"].append(record)
+    return seen
+
+
 async def test_client_caches_and_revalidates(app, client, admin_headers, scheduled):
     p, simple, _, _ = scheduled
     platform = app.state.platform
     providers = ProvidersClient(platform, local_reads=False)  # over HTTP, as between pods
-    requests: list[int] = []
-
-    async def record(response):
-        requests.append(response.status_code)
-
-    providers._http.event_hooks["response"].append(record)
+    requests = _statuses(providers)
     try:
         first = await providers.schedule_config(uuid.UUID(simple["id"]))
         second = await providers.schedule_config(uuid.UUID(simple["id"]))
@@ -241,12 +247,7 @@ async def test_client_in_the_same_process_revalidates_without_http(
     database directly, and a change is seen by the very next call."""
     p, simple, _, _ = scheduled
     providers = ProvidersClient(app.state.platform)
-    requests: list[int] = []
-
-    async def record(response):
-        requests.append(response.status_code)
-
-    providers._http.event_hooks["response"].append(record)
+    requests = _statuses(providers)
     try:
         first = await providers.schedule_config(uuid.UUID(simple["id"]))
         second = await providers.schedule_config(uuid.UUID(simple["id"]))
