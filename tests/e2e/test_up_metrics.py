@@ -28,6 +28,7 @@ EXPECTED = {
     "calisera_http_request_duration_seconds_bucket": {"service", "method", "route", "le"},
     # database pool
     "calisera_db_pool_connections": {"pool", "state"},
+    "calisera_db_connections_opened_total": {"pool"},
     # business
     "calisera_bookings_total": {"kind", "outcome"},
     "calisera_booking_conflicts_total": {"kind", "operation"},
