@@ -19,6 +19,7 @@ BENCHMARKS = [
     "discover",
     "pages",
     "booking_path",
+    "scale",
     "soak",
     "faults",
     "report",
