@@ -17,7 +17,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from tests.e2e.processes import free_port, start_up, stop, wait_healthy
+from tests.e2e.processes import start_up, stop, up_port, wait_healthy
 
 ADMIN_TOKEN = "metrics-admin-token-0123456789abcdef"
 
@@ -43,22 +43,6 @@ class BusyUp:
     def series_names(self) -> set[str]:
         """Every exposed series name (``_total``, ``_bucket``... included)."""
         return {s.name for samples in self.scrape().values() for s in samples}
-
-
-def _free_block(size: int) -> int:
-    """A port whose ``size - 1`` successors are free too (up's metrics ports)."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            import socket
-
-            for offset in range(1, size):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port + offset))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no block of free ports")
 
 
 def seed_and_book(up: BusyUp, providers: int) -> None:
@@ -140,7 +124,7 @@ def busy_up(
 ) -> Iterator[BusyUp]:
     """``up`` on ``database_url`` after the traffic of ``providers`` providers, with its
     e-mails delivered (the worker's counters moved) before it is handed over."""
-    port = _free_block(3)
+    port = up_port()
     proc = start_up(
         data_dir,
         port,

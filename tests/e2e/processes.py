@@ -24,6 +24,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def up_port() -> int:
+    """A port for ``calisera up`` whose next two are free as well: up serves /metrics of its
+    relay and worker on ``--port + 1`` and ``+ 2`` and refuses to start when one is taken
+    (a bare free port made the fuzz test fail once in CI)."""
+    return free_port_block(3)
+
+
+def free_port_block(size: int) -> int:
+    """A free port whose ``size - 1`` successors are free too."""
+    for _ in range(100):
+        port = free_port()
+        try:
+            for offset in range(1, size):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + offset))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError(f"no block of {size} free ports")
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.processes import ROOT, free_port, start_up, stop, wait_healthy
+from tests.e2e.processes import ROOT, start_up, stop, up_port, wait_healthy
 from tests.peers.axe import axe_source, blocking_violations
 from tests.peers.oidc_server import PeerMissing
 
@@ -58,7 +58,7 @@ def axe() -> str:
 @pytest.fixture
 def up(tmp_path: Path, database_url: str) -> Iterator[str]:
     """``calisera up`` on a free loopback port (the machine's PostgreSQL, a fresh database)."""
-    port = free_port()
+    port = up_port()
     proc = start_up(tmp_path / "data", port, env={"DATABASE_URL": database_url})
     base = f"http://127.0.0.1:{port}"
     try:

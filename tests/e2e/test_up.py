@@ -16,10 +16,10 @@ import pytest
 from tests.e2e.processes import (
     CALISERA,
     ROOT,
-    free_port,
     postmaster_pid,
     start_up,
     stop,
+    up_port,
     wait_healthy,
 )
 
@@ -33,7 +33,7 @@ def _socket_url(pgdata) -> str:
 
 def test_up_serves_every_prefix_then_stops_postgres_and_keeps_data(tmp_path):
     data_dir = tmp_path / "data"
-    port = free_port()
+    port = up_port()
     proc = start_up(data_dir, port)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -58,7 +58,7 @@ def test_up_serves_every_prefix_then_stops_postgres_and_keeps_data(tmp_path):
 
 
 def test_second_up_on_busy_port_fails_clearly(tmp_path):
-    port = free_port()
+    port = up_port()
     proc = start_up(tmp_path / "a", port)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)
@@ -77,7 +77,7 @@ def test_second_up_on_busy_port_fails_clearly(tmp_path):
 
 def test_killed_up_leaves_a_server_the_next_up_adopts_and_stops(tmp_path):
     data_dir = tmp_path / "data"
-    port = free_port()
+    port = up_port()
     proc = start_up(data_dir, port)
     wait_healthy(f"http://127.0.0.1:{port}", proc)
     orphan = postmaster_pid(data_dir / "postgres")
@@ -107,7 +107,7 @@ def test_up_starts_its_postgresql_again_when_it_dies(tmp_path):
     the development mailbox (relay and worker reconnected), and ``up`` still stops it."""
     data_dir = tmp_path / "data"
     pgdata = data_dir / "postgres"
-    port = free_port()
+    port = up_port()
     base = f"http://127.0.0.1:{port}"
     proc = start_up(data_dir, port)
     try:

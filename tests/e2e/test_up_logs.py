@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.e2e.processes import CALISERA, ROOT, free_port, stop
+from tests.e2e.processes import CALISERA, ROOT, free_port, free_port_block, stop
 
 pytestmark = pytest.mark.timeout(120)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -34,7 +34,7 @@ def _up_on_a_terminal(tmp_path, database_url: str, **env: str) -> list[str]:
             "--data-dir",
             str(tmp_path / "data"),
             "--metrics-port",
-            str(free_port()),
+            str(free_port_block(2)),  # the relay's and the next, the worker's
         ],
         cwd=ROOT,
         env=environ,

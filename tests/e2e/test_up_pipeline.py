@@ -8,7 +8,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.processes import free_port, start_up, stop, wait_healthy
+from tests.e2e.processes import start_up, stop, up_port, wait_healthy
 from tests.integration.pipeline.conftest import (
     booking_event,
     ensure_bookings_outbox,
@@ -22,7 +22,7 @@ def test_up_delivers_a_booking_email_to_the_dev_mailbox_and_leaves_no_orphans(
     database_url, tmp_path
 ):
     ensure_bookings_outbox(database_url)
-    port = free_port()
+    port = up_port()
     proc = start_up(tmp_path / "data", port, env={"DATABASE_URL": database_url})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -54,7 +54,7 @@ def test_up_delivers_a_booking_email_to_the_dev_mailbox_and_leaves_no_orphans(
 
 
 def test_up_restarts_a_worker_that_dies(tmp_path):
-    port = free_port()
+    port = up_port()
     proc = start_up(tmp_path / "data", port)
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc)

@@ -27,6 +27,8 @@ import httpx
 import psutil
 import psycopg
 
+from tests.e2e.processes import up_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CALISERA = [sys.executable, "-m", "calisera.cli"]
 ADMIN_TOKEN = "faults-admin-token-0123456789abcdef"
@@ -227,7 +229,7 @@ class Up:
     """``calisera up --port P --data-dir D`` against our database, SMTP and Redis."""
 
     def __init__(self, work: Path, env: dict[str, str]):
-        self.work, self.port = work, free_port()
+        self.work, self.port = work, up_port()  # and the two after it: up's /metrics
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CALISERA_")},

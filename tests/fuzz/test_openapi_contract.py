@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.processes import ROOT, free_port, start_up, stop, wait_healthy
+from tests.e2e.processes import ROOT, start_up, stop, up_port, wait_healthy
 
 RUN_TIMEOUT = int(os.environ.get("CALISERA_FUZZ_TIMEOUT", "1200"))
 pytestmark = [pytest.mark.fuzz, pytest.mark.e2e, pytest.mark.timeout(RUN_TIMEOUT + 300)]
@@ -48,7 +48,7 @@ def _seed_a_provider(base: str, token: str) -> None:
 def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a test dependency (make install-test)"
-    port = free_port()
+    port = up_port()
     data_dir = tmp_path / "data"
     proc = start_up(data_dir, port, env={"CALISERA_LOG_JSON": "true"})
     base = f"http://127.0.0.1:{port}"
