@@ -21,12 +21,10 @@ from prometheus_client import REGISTRY
 
 from calisera.core.consumers import WorkerContext, deliver
 from calisera.core.database import Database
-from calisera.core.events import new_event
 from calisera.core.sealing import MANAGE_TOKEN_PURPOSE, seal
 from calisera.notifications import reminders, sending, subscriptions
 from calisera.notifications.consumers import consumer
-from calisera.providers.events import PROVIDER_CREATED, ProviderData
-from tests.integration.pipeline.conftest import booking_event, query
+from tests.integration.pipeline.conftest import booking_event, provider_created, query
 
 
 @pytest.fixture
@@ -203,23 +201,7 @@ async def test_provider_is_emailed_at_the_owner_address_from_provider_events(wor
     provider_id = uuid.uuid4()
     await handle(
         ctx,
-        new_event(
-            PROVIDER_CREATED,
-            source="providers",
-            aggregate_id=provider_id,
-            aggregate_version=1,
-            provider_id=provider_id,
-            data=ProviderData(
-                id=provider_id,
-                slug="studio-aurora",
-                name="Studio Aurora",
-                timezone="Europe/Berlin",
-                locale="en",
-                owner_email="owner@example.com",
-                booking_url="https://book.example.test/p/studio-aurora",
-                qr_code_url="https://book.example.test/api/v1/providers/x/qr",
-            ),
-        ),
+        provider_created(provider_id, slug="studio-aurora"),
     )
     event = booking_event(provider_id=provider_id)
     await handle(ctx, event)

@@ -11,11 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from calisera.bookings.decision_links import valid_decision_token
-from calisera.core.events import new_event
-from calisera.providers.events import PROVIDER_CREATED, ProviderData
 from tests.conftest import ADMIN_TOKEN
 from tests.integration.notifications.test_messages import handle, worker  # noqa: F401
-from tests.integration.pipeline.conftest import booking_event, query
+from tests.integration.pipeline.conftest import booking_event, provider_created, query
 
 
 def _plain(mail) -> str:
@@ -29,23 +27,7 @@ def _calendars(mail) -> list[object]:
 async def _known_provider(ctx, provider_id: uuid.UUID) -> None:
     await handle(
         ctx,
-        new_event(
-            PROVIDER_CREATED,
-            source="providers",
-            aggregate_id=provider_id,
-            aggregate_version=1,
-            provider_id=provider_id,
-            data=ProviderData(
-                id=provider_id,
-                slug="studio-request",
-                name="Studio Aurora",
-                timezone="Europe/Berlin",
-                locale="en",
-                owner_email="owner@example.com",
-                booking_url="https://book.example.test/p/studio-request",
-                qr_code_url="https://book.example.test/api/v1/providers/x/qr",
-            ),
-        ),
+        provider_created(provider_id, slug="studio-request"),
     )
 
 

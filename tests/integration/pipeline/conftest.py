@@ -149,6 +149,31 @@ def ensure_bookings_outbox(database_url: str) -> None:
     engine.dispose()
 
 
+def provider_created(
+    provider_id: uuid.UUID, *, slug: str, owner_email: str = "owner@example.com"
+) -> EventEnvelope:
+    """A ``provider.created`` as the providers service emits it (Europe/Berlin, English)."""
+    from calisera.providers.events import PROVIDER_CREATED, ProviderData
+
+    return new_event(
+        PROVIDER_CREATED,
+        source="providers",
+        aggregate_id=provider_id,
+        aggregate_version=1,
+        provider_id=provider_id,
+        data=ProviderData(
+            id=provider_id,
+            slug=slug,
+            name="Studio Aurora",
+            timezone="Europe/Berlin",
+            locale="en",
+            owner_email=owner_email,
+            booking_url=f"https://book.example.test/p/{slug}",
+            qr_code_url=f"https://book.example.test/api/v1/providers/{provider_id}/qr",
+        ),
+    )
+
+
 def booking_event(
     type_: str = "booking.created",
     *,

@@ -14,11 +14,9 @@ from sqlalchemy import event as sa_event
 
 from calisera.core.consumers import WorkerContext
 from calisera.core.database import Database
-from calisera.core.events import new_event
 from calisera.processes.routing import load_consumers
 from calisera.processes.worker import consume
-from calisera.providers.events import PROVIDER_CREATED, ProviderData
-from tests.integration.pipeline.conftest import booking_event
+from tests.integration.pipeline.conftest import booking_event, provider_created
 
 BUDGET = {  # consumer: (statements, commits) per booking.created
     "notifications": (10, 5),  # plan; claim; per e-mail a hand-over; one sent mark
@@ -34,22 +32,8 @@ async def test_a_booking_costs_the_worker_its_budget_of_statements(settings: Any
     context = WorkerContext(settings=configured, sessionmaker=db.sessionmaker)
     consumers = {n: c for n, c in load_consumers(configured).items() if n in BUDGET}
     provider = uuid.uuid4()
-    created = new_event(
-        PROVIDER_CREATED,
-        source="providers",
-        aggregate_id=provider,
-        aggregate_version=1,
-        provider_id=provider,
-        data=ProviderData(
-            id=provider,
-            slug=f"studio-{provider.hex[:8]}",
-            name="Studio",
-            timezone="Europe/Berlin",
-            owner_email="owner@example.test",
-            locale="en",
-            booking_url="http://127.0.0.1/studio",
-            qr_code_url="http://127.0.0.1/studio/qr",
-        ),
+    created = provider_created(
+        provider, slug=f"studio-{provider.hex[:8]}", owner_email="owner@example.test"
     )
     statements: collections.Counter[str] = collections.Counter()
     commits: collections.Counter[str] = collections.Counter()
